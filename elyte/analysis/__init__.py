@@ -1,0 +1,1 @@
+"""Analysis of structures and trajectories (each routine tested on data with a known answer)."""

@@ -1,0 +1,1 @@
+"""Command-line interface: console scripts built on Hydra (configs in ``configs/``)."""

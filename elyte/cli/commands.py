@@ -1,0 +1,24 @@
+"""Console-script entry points of commands whose capability has not landed: each says so and exits 3."""
+
+from __future__ import annotations
+
+import sys
+
+from elyte.cli.registry import not_landed
+
+
+def _pending(script: str):
+    def entry() -> None:
+        sys.exit(not_landed(script))
+
+    entry.__doc__ = f"{script} (not landed yet)"
+    return entry
+
+
+label = _pending("elyte-label")
+predict = _pending("elyte-predict")
+mlff_train = _pending("mlff-train")
+mlff_simulate = _pending("mlff-simulate")
+polff_parameterize = _pending("polff-parameterize")
+polff_train = _pending("polff-train")
+polff_simulate = _pending("polff-simulate")

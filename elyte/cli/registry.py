@@ -1,0 +1,42 @@
+"""Every command of the toolkit, what it does, and whether its capability has landed."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+ISSUES_URL_HINT = "see the project's issue tracker"
+
+
+@dataclass(frozen=True)
+class Command:
+    script: str  # console-script name
+    summary: str
+    entry: str | None  # "module:function" once the capability has landed
+    issue: int | None = None  # the issue that delivers it while pending
+
+
+COMMANDS: dict[str, Command] = {
+    c.script: c
+    for c in [
+        Command("elyte-structure", "analyse a structure: RDFs, coordination numbers, density", "elyte.cli.structure:main"),
+        Command("elyte-label", "label structures with QM (xTB, DFT) into the HDF5 label store", None, 4),
+        Command("elyte-predict", "predict electrolyte properties from a formulation (the main job)", None, 8),
+        Command("mlff-train", "train the equivariant ML force field on QM labels", None, 6),
+        Command("mlff-simulate", "run OpenMM MD with a trained ML force field", None, 7),
+        Command("polff-parameterize", "polarizable force-field parameters for molecules from SMILES", None, 5),
+        Command("polff-train", "train the GNN parameterizer of the polarizable force field", None, 5),
+        Command("polff-simulate", "run OpenMM MD with the polarizable force field", None, 3),
+    ]
+}
+
+
+def not_landed(script: str) -> int:
+    """Say that a command's capability has not landed yet; return the exit status (3)."""
+    command = COMMANDS[script]
+    print(
+        f"{script}: {command.summary}: not available yet; it lands with issue #{command.issue}. "
+        "Nothing was run.",
+        file=sys.stderr,
+    )
+    return 3

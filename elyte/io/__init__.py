@@ -1,0 +1,1 @@
+"""Readers and writers of structure and data files (units converted on load)."""

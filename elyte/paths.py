@@ -1,0 +1,21 @@
+"""Where the project's configs and shipped data live, in a checkout or an installed wheel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+_CHECKOUT = PACKAGE_DIR.parent
+
+
+def config_dir() -> Path:
+    """The Hydra config tree (``configs/`` of the checkout)."""
+    path = _CHECKOUT / "configs"
+    if not path.is_dir():
+        raise FileNotFoundError(f"config directory {path} is missing; install elyte from its checkout")
+    return path
+
+
+def data_dir() -> Path:
+    """Small shipped data: default models, reference tables, test structures (``data/``)."""
+    return _CHECKOUT / "data"

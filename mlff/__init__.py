@@ -1,0 +1,1 @@
+"""mlff: the equivariant machine-learned force field (model, data, training, export)."""

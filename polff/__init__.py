@@ -1,0 +1,1 @@
+"""polff: the GNN-parameterized polarizable classical force field."""
