@@ -91,7 +91,9 @@ BinnedAtoms bin_atoms(const at::Tensor& positions, const at::Tensor& cell,
   auto count = at::bincount(flat, /*weights=*/{}, /*minlength=*/total);
   auto start = at::cumsum(count, 0) - count;
 
-  return BinnedAtoms{grid, at::matmul(frac, cell64), image, bin, sorted, start, count};
+  auto wrapped = at::matmul(frac, cell64);
+  auto sorted_pos = wrapped.index_select(0, sorted).contiguous();
+  return BinnedAtoms{grid, wrapped, image, bin, sorted, sorted_pos, start, count};
 }
 
 }  // namespace elyte

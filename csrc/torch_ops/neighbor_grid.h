@@ -27,6 +27,7 @@ struct BinnedAtoms {
   at::Tensor image;       // [N, 3] int64, original = wrapped + image @ cell
   at::Tensor bin;         // [N, 3] int64 bin index along each axis
   at::Tensor sorted;      // [N] int64 atom indices ordered by flat bin
+  at::Tensor sorted_pos;  // [N, 3] float64 wrapped positions in that order (contiguous per bin)
   at::Tensor bin_start;   // [nbins] int64 offset of each bin in `sorted`
   at::Tensor bin_count;   // [nbins] int64 atoms in each bin
 };

@@ -1,6 +1,6 @@
 // CUDA neighbour list: the same cell-list search as the CPU kernel (neighbor_visit.h), one thread
-// per atom, in two passes (count, then write at prefix-sum offsets) and a final sort by (i, j) so
-// that the output equals the CPU op's exactly.
+// per atom, in two passes (count, then write at prefix-sum offsets), so that the output equals the
+// CPU op's exactly, order included.
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -64,11 +64,7 @@ std::tuple<at::Tensor, at::Tensor> neighbor_pairs_cuda(const at::Tensor& positio
   fill_kernel<<<blocks, kThreads, 0, stream>>>(view, n_atoms, offsets.data_ptr<int64_t>(), n_pairs,
                                                pairs.data_ptr<int64_t>(), shifts.data_ptr<int64_t>());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-
-  // Within each i the stencil order is not j order; sort segments by j (i is already ascending).
-  const auto key = pairs[0] * n_atoms + pairs[1];
-  const auto order = std::get<1>(at::sort(key));
-  return {pairs.index_select(1, order), shifts.index_select(0, order)};
+  return {pairs, shifts};
 }
 
 }  // namespace elyte

@@ -67,7 +67,8 @@ def neighbor_list(
         backend: 'auto' (compiled op when available for the device, else torch), 'native', 'torch'.
 
     Returns:
-        pairs [2, P] int64 sorted by (i, j) and integer lattice shifts [P, 3] int64 such that
+        pairs [2, P] int64 grouped by ascending i (the compiled op keeps a deterministic cell-list
+        order within a group, the torch backend sorts by j) and integer lattice shifts [P, 3] int64 such that
         the pair vector is ``positions[j] - positions[i] + shifts @ cell`` (:func:`pair_vectors`).
 
     Raises:
