@@ -22,6 +22,7 @@ from elyte.cli.app import hydra_command  # noqa: E402
 from elyte.io.structures import StructureError, read_structure  # noqa: E402
 from elyte.neighbors import neighbor_list  # noqa: E402
 from elyte.neighbors.validate import cell_widths  # noqa: E402
+from elyte.progress import progress  # noqa: E402
 from elyte.runs import start_run  # noqa: E402
 
 log = logging.getLogger("elyte.structure")
@@ -102,7 +103,7 @@ def analyse(cfg: DictConfig, run_dir: Path) -> dict:
     log.info("%s: %d atoms %s, density %.4f g/cm^3", cfg.structure, len(atoms), composition, density)
 
     rdfs, pairs = {}, {}
-    for a, b in cfg.pairs:
+    for a, b in progress(cfg.pairs, desc="RDFs", unit="pair"):
         ia, ib = np.nonzero(symbols == a)[0], np.nonzero(symbols == b)[0]
         if len(ia) == 0 or len(ib) == 0:
             log.warning("pair %s-%s skipped: no %s in the structure", a, b, a if len(ia) == 0 else b)
