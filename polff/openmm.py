@@ -72,7 +72,8 @@ def _related_pairs(molecules: Sequence[MoleculeParameters], rules: ScalingRules)
     return pairs
 
 
-def _pair_force(term: str, atom_params, related, rules: ScalingRules, periodic: bool, cutoff: float):
+def _pair_force(term: str, atom_params, related, rules: ScalingRules, periodic: bool, cutoff: float,
+                long_range_correction: bool):
     energy, parameters, rule = _PAIR_TERMS[term]
     scales = getattr(rules, rule)
     force = openmm.CustomNonbondedForce(energy)
@@ -95,7 +96,7 @@ def _pair_force(term: str, atom_params, related, rules: ScalingRules, periodic: 
     if periodic:
         force.setNonbondedMethod(openmm.CustomNonbondedForce.CutoffPeriodic)
         force.setCutoffDistance(cutoff)
-        force.setUseLongRangeCorrection(term == "dispersion")
+        force.setUseLongRangeCorrection(long_range_correction and term == "dispersion")
         scaled.setUsesPeriodicBoundaryConditions(True)
     else:
         force.setNonbondedMethod(openmm.CustomNonbondedForce.NoCutoff)
@@ -105,7 +106,7 @@ def _pair_force(term: str, atom_params, related, rules: ScalingRules, periodic: 
     return forces
 
 
-def _electrostatics(charges, related, rules: ScalingRules, periodic: bool, cutoff: float):
+def _electrostatics(charges, related, rules: ScalingRules, periodic: bool, cutoff: float, tolerance: float):
     force = openmm.NonbondedForce()
     for q in charges:
         force.addParticle(float(q), 1.0, 0.0)
@@ -114,7 +115,7 @@ def _electrostatics(charges, related, rules: ScalingRules, periodic: bool, cutof
     if periodic:
         force.setNonbondedMethod(openmm.NonbondedForce.PME)
         force.setCutoffDistance(cutoff)
-        force.setEwaldErrorTolerance(5e-5)
+        force.setEwaldErrorTolerance(tolerance)
     else:
         force.setNonbondedMethod(openmm.NonbondedForce.NoCutoff)
     return force
@@ -141,11 +142,14 @@ def build_system(
     box: np.ndarray | None = None,
     cutoff: float = 10.0,
     rules: ScalingRules | None = None,
+    long_range_correction: bool = True,
+    ewald_tolerance: float = 5e-5,
 ) -> openmm.System:
     """An ``openmm.System`` for ``molecules`` (in order), without the induced dipoles.
 
     ``box``: [3, 3] periodic box vectors in Angstrom (rows), or None for a cluster; ``cutoff`` in
-    Angstrom (periodic only). Force groups follow GROUPS.
+    Angstrom (periodic only), where dispersion gets OpenMM's isotropic long-range correction when
+    ``long_range_correction`` and charges use PME with ``ewald_tolerance``. Force groups follow GROUPS.
     """
     rules = rules or ScalingRules()
     system = openmm.System()
@@ -160,9 +164,10 @@ def build_system(
     related = _related_pairs(molecules, rules)
     forces: list[tuple[str, openmm.Force]] = list(_bonded_forces(molecules).items())
     for term in _PAIR_TERMS:
-        forces += [(term, f) for f in _pair_force(term, atom_params, related, rules, periodic, cutoff * NM)]
+        forces += [(term, f) for f in _pair_force(term, atom_params, related, rules, periodic, cutoff * NM,
+                                                          long_range_correction)]
     forces.append(("electrostatics_permanent",
-                   _electrostatics(atom_params["charge"], related, rules, periodic, cutoff * NM)))
+                   _electrostatics(atom_params["charge"], related, rules, periodic, cutoff * NM, ewald_tolerance)))
     for term, force in forces:
         force.setForceGroup(GROUPS[term])
         system.addForce(force)
