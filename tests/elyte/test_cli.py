@@ -71,3 +71,22 @@ def test_structure_command_reports_bad_input(tmp_path):
     result = run_structure(tmp_path, f"structure={tmp_path}/missing.xyz")
     assert result.returncode != 0
     assert "does not exist" in result.stderr
+
+
+def test_build_box_command(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "elyte.cli.build_box", f"hydra.run.dir={tmp_path}", "formulation=lifsi_dme",
+         "formulation.size=800", "seed=2"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "composition.json").read_text())
+    names = {s["name"]: s["count"] for s in summary["species"]}
+    assert names["Li"] == names["FSI"] > 0 and names["DME"] > 0
+    assert summary["n_atoms"] <= 800
+    import ase.io
+
+    atoms = ase.io.read(tmp_path / "box.extxyz")
+    assert len(atoms) == summary["n_atoms"] and atoms.pbc.all()
+    assert set(atoms.arrays["molecule_name"]) == {"DME", "Li", "FSI"}
+    assert "formulation" in (tmp_path / "config.yaml").read_text()
