@@ -76,7 +76,7 @@ def main() -> None:
     results = median_ms({name: fn for name, (fn, _) in methods.items()}, args.repeats)
 
     ours = results["elyte native (C++ cell list)"]
-    print(f"\n| method | list | median ms | time / elyte native |\n|---|---|---|---|")
+    print("\n| method | list | median ms | time / elyte native |\n|---|---|---|---|")
     for name, ms in results.items():
         print(f"| {name} | {methods[name][1]} | {ms:.2f} | {ms / ours:.2f} |")
 

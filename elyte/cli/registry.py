@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-ISSUES_URL_HINT = "see the project's issue tracker"
-
 
 @dataclass(frozen=True)
 class Command:
