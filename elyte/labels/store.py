@@ -1,0 +1,174 @@
+"""The QM label store: one HDF5 schema for every label set, append-only and resumable.
+
+File layout (schema 1):
+- root attributes: ``schema``, ``units`` (JSON: length, energy, force, dipole, charge)
+- ``/labels/<key>``: one group per labelled structure; datasets ``numbers`` [N], ``positions``
+  [N, 3], optional ``cell`` [3, 3], and any labels (``energy`` scalar, ``forces`` [N, 3], ``dipole``
+  [3], ``charges_<scheme>`` [N], ...); attributes ``total_charge``, ``multiplicity``, ``method``,
+  ``pbc`` and ``provenance`` (JSON).
+- ``/failed/<key>``: structures whose calculation failed, with the ``reason``; never labels.
+
+``key`` is a hash of the structure (elements, positions rounded to 1e-6 A, cell, charge,
+multiplicity) and the method, so adding the same job twice is a no-op and an interrupted run
+restarts where it stopped. Every record is flushed to disk when written: a crash loses at most the
+structure in flight. Values are stored in the units the file states; readers get internal units
+(Angstrom, kcal/mol, kcal/mol/A, e*A, e).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from elyte.units import factor_to_internal
+
+SCHEMA = 1
+INTERNAL_UNITS = {"length": "angstrom", "energy": "kcal/mol", "force": "kcal/mol/angstrom", "dipole": "e*angstrom",
+                  "charge": "e"}
+# label name -> quantity it is measured in (for unit conversion on read)
+LABEL_QUANTITIES = {"energy": "energy", "forces": "force"}
+
+
+class LabelStoreError(RuntimeError):
+    """A label file that cannot be used (corrupt, another schema, unknown units)."""
+
+
+@dataclass
+class Record:
+    """One labelled structure in internal units."""
+
+    numbers: np.ndarray
+    positions: np.ndarray
+    method: str
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
+    total_charge: int = 0
+    multiplicity: int = 1
+    cell: np.ndarray | None = None
+    provenance: dict = field(default_factory=dict)
+
+    def key(self) -> str:
+        """Identity of the job: the same structure, charge, spin and method give the same key."""
+        digest = hashlib.sha1()
+        digest.update(np.asarray(self.numbers, np.int64).tobytes())
+        digest.update(np.round(np.asarray(self.positions, float), 6).tobytes())
+        if self.cell is not None:
+            digest.update(np.round(np.asarray(self.cell, float), 6).tobytes())
+        digest.update(f"{self.total_charge}/{self.multiplicity}/{self.method}".encode())
+        return digest.hexdigest()[:20]
+
+    def __post_init__(self) -> None:
+        self.numbers = np.asarray(self.numbers, np.int64)
+        self.positions = np.asarray(self.positions, float)
+        if self.positions.shape != (len(self.numbers), 3):
+            raise ValueError(f"positions must have shape ({len(self.numbers)}, 3), got {self.positions.shape}")
+        for name, value in self.labels.items():
+            if not np.isfinite(np.asarray(value, float)).all():
+                raise ValueError(f"label {name!r} contains NaN or infinite values; not stored")
+
+
+class LabelStore:
+    """Append-only HDF5 store of labelled structures (see the module docstring)."""
+
+    def __init__(self, path: str | Path, mode: str = "a"):
+        self.path = Path(path)
+        if mode == "r" and not self.path.is_file():
+            raise LabelStoreError(f"{self.path} does not exist")
+        try:
+            self.file = h5py.File(self.path, mode)
+        except OSError as err:
+            raise LabelStoreError(
+                f"{self.path} is not a readable HDF5 file ({err}); it may be truncated or corrupt: restore it or "
+                "start a new store (labelling runs resume from whatever a valid store holds)"
+            ) from err
+        if "schema" not in self.file.attrs and mode != "r":
+            self.file.attrs["schema"] = SCHEMA
+            self.file.attrs["units"] = json.dumps(INTERNAL_UNITS)
+        if int(self.file.attrs.get("schema", -1)) != SCHEMA:
+            raise LabelStoreError(f"{self.path}: schema {self.file.attrs.get('schema')} is not {SCHEMA}")
+        try:
+            units = json.loads(self.file.attrs["units"])
+            self._factors = {name: factor_to_internal(q, units[q]) for name, q in LABEL_QUANTITIES.items()}
+            self._length = factor_to_internal("length", units["length"])
+        except (KeyError, ValueError) as err:
+            raise LabelStoreError(f"{self.path}: units metadata missing or unknown ({err})") from err
+
+    def __enter__(self) -> LabelStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __contains__(self, key: str) -> bool:
+        return f"labels/{key}" in self.file or f"failed/{key}" in self.file
+
+    def __len__(self) -> int:
+        return len(self.file["labels"]) if "labels" in self.file else 0
+
+    def add(self, record: Record) -> bool:
+        """Store ``record`` (internal units); False when the same job is already stored."""
+        key = record.key()
+        if key in self:
+            return False
+        group = self.file.require_group("labels").create_group(key)
+        self._write_structure(group, record)
+        for name, value in record.labels.items():
+            group.create_dataset(name, data=np.asarray(value, float))
+        self.file.flush()
+        return True
+
+    def add_failure(self, record: Record, reason: str) -> bool:
+        """Record that ``record``'s calculation failed and why (it will not be retried on resume)."""
+        key = record.key()
+        if key in self:
+            return False
+        group = self.file.require_group("failed").create_group(key)
+        self._write_structure(group, record)
+        group.attrs["reason"] = reason
+        self.file.flush()
+        return True
+
+    def failures(self) -> dict[str, str]:
+        return {k: str(g.attrs["reason"]) for k, g in self.file.get("failed", {}).items()}
+
+    def __iter__(self) -> Iterator[Record]:
+        for group in self.file.get("labels", {}).values():
+            yield self._read(group)
+
+    @staticmethod
+    def _write_structure(group: h5py.Group, record: Record) -> None:
+        group.create_dataset("numbers", data=record.numbers)
+        group.create_dataset("positions", data=record.positions)
+        if record.cell is not None:
+            group.create_dataset("cell", data=np.asarray(record.cell, float))
+        group.attrs["total_charge"] = int(record.total_charge)
+        group.attrs["multiplicity"] = int(record.multiplicity)
+        group.attrs["method"] = record.method
+        group.attrs["provenance"] = json.dumps(record.provenance)
+
+    def _read(self, group: h5py.Group) -> Record:
+        skip = {"numbers", "positions", "cell"}
+        labels = {}
+        for name, data in group.items():
+            if name in skip:
+                continue
+            factor = self._factors.get(name, 1.0)
+            labels[name] = np.asarray(data) * factor
+        return Record(
+            numbers=np.asarray(group["numbers"]),
+            positions=np.asarray(group["positions"]) * self._length,
+            method=str(group.attrs["method"]),
+            labels=labels,
+            total_charge=int(group.attrs["total_charge"]),
+            multiplicity=int(group.attrs["multiplicity"]),
+            cell=np.asarray(group["cell"]) * self._length if "cell" in group else None,
+            provenance=json.loads(group.attrs["provenance"]),
+        )
