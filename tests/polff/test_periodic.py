@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import ase.io
 import openmm
 import pytest
 import torch
@@ -27,12 +28,11 @@ def test_independent_of_the_ewald_split(small_box):
     assert float(c["polarization"]) == pytest.approx(float(d["polarization"]), abs=1e-6)
 
 
-def test_large_box_reaches_the_cluster_limit(cluster):
+def test_large_box_reaches_the_cluster_limit(byteff_dir, electrolyte_molecules):
     """Ewald assumes conducting boundaries; adding the vacuum surface term 2 pi |M|^2 / (3 V) of the
-    total dipole M must give the cluster energy of a neutral cluster as the box grows."""
-    name, molecules, positions, _ = cluster
-    if name != "a_ec_dimer":
-        pytest.skip("needs a neutral cluster")
+    total dipole M must give the cluster energy of a neutral cluster (the EC dimer) as the box grows."""
+    molecules = [electrolyte_molecules["EC"]] * 2
+    positions = torch.tensor(ase.io.read(byteff_dir / "reference_energies" / "a_ec_dimer.extxyz").positions)
     system = PolSystem.from_molecules(molecules)
     centred = positions - positions.mean(dim=0)
     reference = PolarizableEnergy(system)
