@@ -97,16 +97,17 @@ def solve_direct(alpha, field, pairs, damp3, damp5, scale) -> torch.Tensor:
     return (root * nu).reshape(n, 3)
 
 
-def solve_iterative(alpha, field, pairs, damp3, damp5, scale, tolerance: float = 1e-8, max_iterations: int = 500) -> torch.Tensor:
+def conjugate_gradient(alpha, field, dipole_field_of, tolerance: float = 1e-8, max_iterations: int = 500) -> torch.Tensor:
     """Induced dipoles by conjugate gradients on the symmetric form
-    (I - sqrt(a) T sqrt(a)) nu = sqrt(a) E, mu = sqrt(a) nu, matrix-free over the pairs.
+    (I - sqrt(a) T sqrt(a)) nu = sqrt(a) E, mu = sqrt(a) nu, where ``dipole_field_of(mu)`` returns
+    T mu (the field of the dipoles at every atom) however it is computed.
 
     Converged when every atom's residual |mu - alpha (E + T mu)| < ``tolerance`` (e*A).
     """
     root = torch.sqrt(alpha)[:, None]
 
     def apply(nu):
-        return nu - root * dipole_field(root * nu, pairs, damp3, damp5, scale)
+        return nu - root * dipole_field_of(root * nu)
 
     nu = root * field  # first-order guess: mu = alpha E
     residual = root * field - apply(nu)
@@ -132,6 +133,12 @@ def solve_iterative(alpha, field, pairs, damp3, damp5, scale, tolerance: float =
         f"induced dipoles did not converge (largest residual {float(worst.max()):.3g} e*A at atoms {atoms}); "
         "atoms too close together for their polarizabilities (polarization catastrophe), or raise max_iterations"
     )
+
+
+def solve_iterative(alpha, field, pairs, damp3, damp5, scale, tolerance: float = 1e-8, max_iterations: int = 500) -> torch.Tensor:
+    """Induced dipoles by conjugate gradients, matrix-free over the pairs (see conjugate_gradient)."""
+    return conjugate_gradient(alpha, field, lambda mu: dipole_field(mu, pairs, damp3, damp5, scale), tolerance,
+                              max_iterations)
 
 
 @dataclass

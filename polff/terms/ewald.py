@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from elyte.units import COULOMB_KCAL_ANGSTROM
-from polff.terms.electrostatics import ElectrostaticsResult, PairGeometry, PolarizationError, thole_damping
+from polff.terms.electrostatics import ElectrostaticsResult, PairGeometry, conjugate_gradient, thole_damping
 
 
 @dataclass(frozen=True)
@@ -128,37 +128,10 @@ def _field(energy, mu: torch.Tensor) -> torch.Tensor:
 
 
 def _solve(energy, alpha, zero, tolerance, max_iterations) -> torch.Tensor:
-    """Conjugate gradients on (I - sqrt(a) T sqrt(a)) nu = sqrt(a) E, mu = sqrt(a) nu, where the
-    fields come from the Ewald energy (E is the field at mu = 0, T mu the field's change)."""
-    root = torch.sqrt(alpha)[:, None]
+    """Induced dipoles from the Ewald energy: E is the field at mu = 0, T mu the field's change."""
     permanent = _field(energy, zero)
-
-    def apply(nu):
-        return nu - root * (_field(energy, root * nu) - permanent)
-
-    nu = root * permanent
-    residual = root * permanent - apply(nu)
-    direction = residual.clone()
-    rho = (residual * residual).sum()
-    for _ in range(max_iterations):
-        worst = (root * residual).norm(dim=1)
-        if float(worst.max()) < tolerance:
-            return (root * nu).detach()
-        image = apply(direction)
-        curvature = (direction * image).sum()
-        if curvature <= 0:
-            break
-        step = rho / curvature
-        nu = nu + step * direction
-        residual = residual - step * image
-        rho_next = (residual * residual).sum()
-        direction = residual + (rho_next / rho) * direction
-        rho = rho_next
-    worst = (root * residual).norm(dim=1)
-    raise PolarizationError(
-        f"periodic induced dipoles did not converge (largest residual {float(worst.max()):.3g} e*A at atoms "
-        f"{torch.argsort(worst, descending=True)[:5].tolist()}): polarization catastrophe or too few iterations"
-    )
+    mu = conjugate_gradient(alpha, permanent, lambda m: _field(energy, m) - permanent, tolerance, max_iterations)
+    return mu.detach()
 
 
 def _detach(pairs: PairGeometry) -> PairGeometry:
