@@ -17,7 +17,8 @@ from polff.terms.bonds import bond_energy
 from polff.terms.charge_transfer import charge_transfer_energy
 from polff.terms.dispersion import dispersion_energy
 from polff.terms.electrostatics import PairGeometry, electrostatics_energy
-from polff.terms.ewald import EwaldParameters, ewald_electrostatics
+from elyte.electrostatics.ewald import EwaldParameters
+from polff.terms.ewald import ewald_electrostatics
 from polff.terms.repulsion import repulsion_energy
 from polff.terms.scaling import ScalingRules
 from polff.terms.torsions import torsion_energy

@@ -13,38 +13,12 @@ Units: Angstrom, e, e*A, kcal/mol (through the Coulomb constant).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
+from elyte.electrostatics.ewald import EwaldParameters, reciprocal_sum, self_and_background
 from elyte.units import COULOMB_KCAL_ANGSTROM
 from polff.terms.electrostatics import ElectrostaticsResult, PairGeometry, conjugate_gradient, thole_damping
-
-
-@dataclass(frozen=True)
-class EwaldParameters:
-    """Screening ``beta`` (1/A) and the integer k-vector range, chosen from a relative tolerance."""
-
-    beta: float
-    kmax: float  # 1/A: reciprocal vectors with |k| < kmax are summed
-
-    @classmethod
-    def from_tolerance(cls, cutoff: float, tolerance: float = 1e-6) -> EwaldParameters:
-        beta = math.sqrt(-math.log(2.0 * tolerance)) / cutoff
-        return cls(beta=beta, kmax=2.0 * beta * math.sqrt(-math.log(tolerance)))
-
-
-def reciprocal_vectors(cell: torch.Tensor, kmax: float) -> torch.Tensor:
-    """Half of the reciprocal lattice vectors 0 < |k| < kmax (one of each +-k pair), [K, 3] 1/A."""
-    # k . a_i = 2 pi n_i, so |k| >= 2 pi |n_i| / |a_i| bounds each integer range
-    limits = [int(math.ceil(kmax * float(length) / (2.0 * math.pi))) for length in cell.detach().norm(dim=1)]
-    grids = torch.meshgrid(*[torch.arange(-m, m + 1, device=cell.device) for m in limits], indexing="ij")
-    n = torch.stack([g.reshape(-1) for g in grids], dim=1)
-    # keep one of each +-n pair: the first non-zero component positive
-    first = torch.where(n[:, 0] != 0, n[:, 0], torch.where(n[:, 1] != 0, n[:, 1], n[:, 2]))
-    n = n[first > 0].to(cell.dtype)
-    k = n @ (2.0 * math.pi * torch.linalg.inv(cell).T)  # rows of 2 pi inv(cell)^T are b1, b2, b3
-    return k[(k * k).sum(dim=1) < kmax**2]
 
 
 def ewald_energy(
@@ -77,19 +51,8 @@ def ewald_energy(
         - (3.0 * g5 * mi_r * mj_r - g3 * (mi * mj).sum(dim=1))
     ).sum()
 
-    volume = torch.linalg.det(cell).abs()
-    k = reciprocal_vectors(cell, ewald.kmax)
-    k2 = (k * k).sum(dim=1)
-    phase = positions @ k.T  # [N, K]
-    amplitude_re = q[:, None] * torch.cos(phase) - (mu @ k.T) * torch.sin(phase)
-    amplitude_im = q[:, None] * torch.sin(phase) + (mu @ k.T) * torch.cos(phase)
-    structure = amplitude_re.sum(dim=0) ** 2 + amplitude_im.sum(dim=0) ** 2
-    # the sum over half the k-vectors is doubled: 2 * (2 pi / V) sum_{k>0}
-    reciprocal = 4.0 * math.pi / volume * (torch.exp(-k2 / (4.0 * beta**2)) / k2 * structure).sum()
-
-    self_energy = -beta / math.sqrt(math.pi) * (q * q).sum() - 2.0 * beta**3 / (3.0 * math.sqrt(math.pi)) * (mu * mu).sum()
-    background = -math.pi * q.sum() ** 2 / (2.0 * volume * beta**2)
-    return COULOMB_KCAL_ANGSTROM * (real + reciprocal + self_energy + background)
+    reciprocal = reciprocal_sum(q, positions, cell, ewald, mu)
+    return COULOMB_KCAL_ANGSTROM * (real + reciprocal + self_and_background(q, cell, ewald.beta, mu))
 
 
 def ewald_electrostatics(

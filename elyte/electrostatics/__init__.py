@@ -1,0 +1,1 @@
+"""Long-range electrostatics shared by both force fields (Ewald sums of charges and point dipoles)."""
