@@ -13,7 +13,7 @@ from pathlib import Path
 import ase
 import ase.io
 import numpy as np
-from rdkit import Chem, RDLogger
+from rdkit import RDLogger
 from rdkit.Chem import AllChem
 
 from elyte.formulation import Composition, Species
@@ -41,7 +41,7 @@ def conformer(species: Species, seed: int = 0) -> ase.Atoms:
 
 
 def _conformer(species: Species, seed: int) -> ase.Atoms:
-    mol = Chem.AddHs(Chem.MolFromSmiles(species.smiles))
+    mol = species.rdkit()
     if mol.GetNumAtoms() > 1:
         if AllChem.EmbedMolecule(mol, randomSeed=seed) != 0:
             raise BoxError(f"{species.name}: RDKit cannot embed {species.smiles!r}")

@@ -36,6 +36,10 @@ class Species:
     volume: float
     n_atoms: int
 
+    def rdkit(self) -> Chem.Mol:
+        """The molecule with explicit hydrogens, atoms in the order every box and topology uses."""
+        return Chem.AddHs(Chem.MolFromSmiles(self.smiles))
+
     @classmethod
     def from_smiles(cls, name: str, smiles: str, seed: int = 0) -> Species:
         RDLogger.DisableLog("rdApp.*")  # RDKit's own messages; errors are raised below
