@@ -79,3 +79,28 @@ class MoleculeParameters:
         for label, idx in (("bonds", self.bonds), ("angles", self.angles)):
             if idx.size and (idx.min() < 0 or idx.max() >= n):
                 raise ValueError(f"{self.name}: {label} refer to atoms outside 1..{n}")
+
+    def permuted(self, order: np.ndarray) -> MoleculeParameters:
+        """The same molecule with atom ``k`` of the result being atom ``order[k]`` of this one."""
+        order = np.asarray(order, int)
+        if sorted(order.tolist()) != list(range(self.n_atoms)):
+            raise ValueError(f"{self.name}: {order} is not a permutation of {self.n_atoms} atoms")
+        new_index = np.empty_like(order)
+        new_index[order] = np.arange(self.n_atoms)
+
+        def torsions(t: Torsions) -> Torsions:
+            return Torsions(new_index[t.atoms], t.k.copy(), t.periodicity.copy(), t.phase.copy())
+
+        per_atom = {name: getattr(self, name)[order] for name in NONBONDED_FIELDS}
+        return MoleculeParameters(
+            name=self.name,
+            atom_names=[self.atom_names[k] for k in order],
+            atom_types=[self.atom_types[k] for k in order],
+            elements=[self.elements[k] for k in order],
+            masses=self.masses[order],
+            bonds=new_index[self.bonds], bond_length=self.bond_length.copy(), bond_k=self.bond_k.copy(),
+            angles=new_index[self.angles], angle_theta=self.angle_theta.copy(), angle_k=self.angle_k.copy(),
+            propers=torsions(self.propers), impropers=torsions(self.impropers),
+            **per_atom,
+        )
+

@@ -1,0 +1,93 @@
+"""polff as a force-field backend of the property pipeline: species -> parameters -> openmm.System.
+
+Parameters come from a source (published ByteFF-Pol files today; the GNN parameterizer plugs in the
+same way) and are reordered to each species' atom order (``Species.rdkit()``: SMILES atoms, then
+hydrogens), which every box and topology uses, by matching the molecular graphs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import openmm
+from rdkit import Chem
+
+from elyte.formulation import Species
+from polff.io.byteff import read_byteff
+from polff.openmm import build_system
+from polff.parameters import MoleculeParameters
+
+
+class ParameterError(ValueError):
+    """Parameters that do not fit a species (missing, other atoms, other charge)."""
+
+
+def _graph(elements: Sequence[str], bonds: np.ndarray) -> Chem.Mol:
+    """Elements joined by single bonds: the connectivity alone, for matching atom orders."""
+    mol = Chem.RWMol()
+    for symbol in elements:
+        atom = Chem.Atom(symbol)
+        atom.SetNoImplicit(True)
+        mol.AddAtom(atom)
+    for a, b in bonds:
+        mol.AddBond(int(a), int(b), Chem.BondType.SINGLE)
+    mol = mol.GetMol()
+    mol.UpdatePropertyCache(strict=False)
+    return mol
+
+
+def atom_order(params: MoleculeParameters, species: Species) -> np.ndarray:
+    """``order[s]`` = the parameter-file atom that is atom ``s`` of ``species.rdkit()``."""
+    target = species.rdkit()
+    if target.GetNumAtoms() != params.n_atoms:
+        raise ParameterError(f"{species.name}: parameters {params.name!r} have {params.n_atoms} atoms, "
+                             f"the SMILES {species.smiles!r} has {target.GetNumAtoms()}")
+    bonds = np.array([[b.GetBeginAtomIdx(), b.GetEndAtomIdx()] for b in target.GetBonds()], int).reshape(-1, 2)
+    query = _graph(params.elements, params.bonds)
+    match = _graph([a.GetSymbol() for a in target.GetAtoms()], bonds).GetSubstructMatch(query)
+    if len(match) != params.n_atoms:
+        raise ParameterError(f"{species.name}: parameters {params.name!r} describe another molecule than "
+                             f"{species.smiles!r} (elements or bonds differ)")
+    order = np.empty(params.n_atoms, int)
+    order[list(match)] = np.arange(params.n_atoms)
+    return order
+
+
+class ParameterFiles:
+    """ByteFF-Pol style parameter files (``NAME.itp`` + ``NAME.json``), one per species name."""
+
+    def __init__(self, files: Mapping[str, str | Path]):
+        self.files = {name: Path(path) for name, path in files.items()}
+        self._cache: dict[str, MoleculeParameters] = {}
+
+    def __call__(self, species: Species) -> MoleculeParameters:
+        if species.name not in self._cache:
+            if species.name not in self.files:
+                raise ParameterError(f"no parameter file for species {species.name!r}; the force field has "
+                                     f"{sorted(self.files)}. Add '{species.name}: path/to/{species.name}.itp'")
+            params = read_byteff(self.files[species.name])
+            if abs(params.total_charge - species.charge) > 1e-3:
+                raise ParameterError(f"{species.name}: parameter charges sum to {params.total_charge:+.4f} e, the "
+                                     f"SMILES {species.smiles!r} has {species.charge:+d} e")
+            self._cache[species.name] = params.permuted(atom_order(params, species))
+        return self._cache[species.name]
+
+
+class PolffForceField:
+    """The polarizable force field in OpenMM for any box of species (Angstrom in, openmm.System out)."""
+
+    name = "polff"
+
+    def __init__(self, parameters, cutoff: float = 9.0, ewald_tolerance: float = 5e-4,
+                 long_range_correction: bool = True):
+        self.parameters = parameters
+        self.cutoff, self.ewald_tolerance = cutoff, ewald_tolerance
+        self.long_range_correction = long_range_correction
+
+    def system(self, molecules: Sequence[Species], cell: np.ndarray | None) -> openmm.System:
+        """``cell``: [3, 3] box vectors in Angstrom (rows), or None for a molecule in vacuum."""
+        params = [self.parameters(m) for m in molecules]
+        return build_system(params, box=cell, cutoff=self.cutoff, ewald_tolerance=self.ewald_tolerance,
+                            long_range_correction=self.long_range_correction)

@@ -1,0 +1,71 @@
+"""polff as a pipeline backend: parameter files matched to SMILES atom order, systems for boxes."""
+
+from __future__ import annotations
+
+import numpy as np
+import openmm
+import pytest
+import torch
+
+from elyte.box import conformer
+from elyte.formulation import Species
+from elyte.paths import data_dir
+from polff.energy import PolarizableEnergy
+from polff.forcefield import ParameterError, ParameterFiles, PolffForceField, atom_order
+from polff.system import PolSystem
+
+FILES = {"EC": "EC", "DMC": "DMC", "Li": "LI", "PF6": "PF6", "acetone": "ACT"}
+SMILES = {"EC": "O=C1OCCO1", "DMC": "COC(=O)OC", "Li": "[Li+]", "PF6": "F[P-](F)(F)(F)(F)F", "acetone": "CC(C)=O"}
+
+
+@pytest.fixture(scope="module")
+def files():
+    return ParameterFiles({n: data_dir() / "forcefields" / "byteff_pol" / f"{f}.itp" for n, f in FILES.items()})
+
+
+@pytest.mark.parametrize("name", list(SMILES))
+def test_parameters_follow_the_smiles_atom_order(files, name):
+    species = Species.from_smiles(name, SMILES[name])
+    params = files(species)
+    mol = species.rdkit()
+    assert params.elements == [a.GetSymbol() for a in mol.GetAtoms()]
+    rdkit_bonds = {frozenset((b.GetBeginAtomIdx(), b.GetEndAtomIdx())) for b in mol.GetBonds()}
+    assert {frozenset(map(int, b)) for b in params.bonds} == rdkit_bonds
+    assert params.total_charge == pytest.approx(species.charge, abs=1e-6)
+
+
+def test_reordering_keeps_every_energy_term(electrolyte_molecules):
+    """Energy of permuted parameters at permuted positions == the original, term by term."""
+    dmc = electrolyte_molecules["DMC"]
+    species = Species.from_smiles("DMC", SMILES["DMC"])
+    order = atom_order(dmc, species)
+    positions = torch.tensor(conformer(species).positions, dtype=torch.float64)  # RDKit order
+    original_positions = torch.empty_like(positions)
+    original_positions[torch.as_tensor(order)] = positions
+    before = PolarizableEnergy(PolSystem.from_molecules([dmc]))(original_positions)
+    after = PolarizableEnergy(PolSystem.from_molecules([dmc.permuted(order)]))(positions)
+    for term, value in before.items():
+        assert float(after[term]) == pytest.approx(float(value), rel=1e-10, abs=1e-10), term
+
+
+def test_wrong_or_missing_parameters_are_named(files):
+    with pytest.raises(ParameterError, match="describe another molecule"):
+        ParameterFiles({"X": files.files["DMC"]})(Species.from_smiles("X", "OCC(=O)OC"))  # C3H6O3 like DMC
+    with pytest.raises(ParameterError, match="no parameter file for species 'THF'"):
+        files(Species.from_smiles("THF", "C1CCOC1"))
+    with pytest.raises(ParameterError, match="charges sum to"):
+        ParameterFiles({"Na": files.files["Li"]})(Species.from_smiles("Na", "[Li]"))
+
+
+def test_system_for_a_box_and_for_a_gas_molecule(files):
+    ec = Species.from_smiles("EC", SMILES["EC"])
+    li = Species.from_smiles("Li", SMILES["Li"])
+    pf6 = Species.from_smiles("PF6", SMILES["PF6"])
+    forcefield = PolffForceField(files)
+    box = forcefield.system([ec, ec, li, pf6], np.eye(3) * 25.0)
+    assert box.getNumParticles() == 28 and box.usesPeriodicBoundaryConditions()
+    gas = forcefield.system([ec], None)
+    assert gas.getNumParticles() == 10 and not gas.usesPeriodicBoundaryConditions()
+    context = openmm.Context(gas, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference"))
+    context.setPositions(conformer(ec).positions * 0.1)
+    assert np.isfinite(context.getState(getEnergy=True).getPotentialEnergy()._value)
