@@ -1,0 +1,1 @@
+"""The zero-shot property pipeline: formulation -> box -> MD protocol -> analysis -> report."""

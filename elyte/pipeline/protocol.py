@@ -1,0 +1,75 @@
+"""Protocols: the sequence of MD stages that turns a packed box into property-ready trajectories.
+
+minimize -> heat (NVT ramp) -> NPT equilibration -> NPT production (density, enthalpy) -> NVT at the
+mean production volume (transport: MSD, conductivity) -> optional cosine NEMD (viscosity); plus
+gas-phase NVT of single molecules for the heat of vaporization. A stage with 0 steps is left out.
+Config (``configs/protocol/*.yaml``) units: fs, K, bar, 1/ps, nm/ps^2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from elyte.md.stage import Stage
+
+LIQUID_STAGES = ("minimize", "heat", "npt_equilibration", "npt_production", "nvt_transport", "nemd")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Stage settings per name (``stages``) and shared MD settings."""
+
+    name: str
+    stages: Mapping[str, Mapping]
+    timestep: float = 1.0
+    friction: float = 1.0
+    barostat_every: int = 25
+    segment_steps: int = 10000
+    gas: Mapping | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Mapping) -> Protocol:
+        cfg = dict(cfg)
+        unknown = set(cfg["stages"]) - set(LIQUID_STAGES)
+        if unknown:
+            raise ValueError(f"protocol {cfg.get('name')}: unknown stages {sorted(unknown)}; known: {LIQUID_STAGES}")
+        return cls(name=str(cfg["name"]), stages={k: dict(v) for k, v in cfg["stages"].items()},
+                   timestep=float(cfg.get("timestep", 1.0)), friction=float(cfg.get("friction", 1.0)),
+                   barostat_every=int(cfg.get("barostat_every", 25)),
+                   segment_steps=int(cfg.get("segment_steps", 10000)),
+                   gas=dict(cfg["gas"]) if cfg.get("gas") else None)
+
+    def _stage(self, name: str, kind: str, settings: Mapping, temperature: float, pressure: float) -> Stage:
+        settings = dict(settings)
+        report_every = int(settings.pop("report_every", 100))
+        segment = max(report_every, self.segment_steps // report_every * report_every)
+        return Stage(name=name, kind=kind, temperature=temperature, pressure=pressure, timestep=self.timestep,
+                     friction=float(settings.pop("friction", self.friction)), barostat_every=self.barostat_every,
+                     report_every=report_every, segment_steps=segment, **settings)
+
+    def liquid(self, temperature: float, pressure: float) -> list[Stage]:
+        """The liquid stages at ``temperature`` (K) and ``pressure`` (bar), in order, without empty ones."""
+        kinds = {"minimize": "minimize", "heat": "nvt", "npt_equilibration": "npt", "npt_production": "npt",
+                 "nvt_transport": "nvt", "nemd": "nemd"}
+        stages = []
+        for name in LIQUID_STAGES:
+            settings = dict(self.stages.get(name) or {})
+            if not settings.get("steps"):
+                continue
+            if name == "heat":
+                settings.setdefault("temperature_start", min(50.0, temperature))
+            stages.append(self._stage(name, kinds[name], settings, temperature, pressure))
+        return stages
+
+    def gas_stages(self, temperature: float) -> list[Stage]:
+        """Single molecule in vacuum: equilibration then production NVT (no barostat, no box)."""
+        if not self.gas or not self.gas.get("steps"):
+            return []
+        g = dict(self.gas)
+        equilibration = int(g.pop("equilibration_steps", 0))
+        stages = [self._stage("gas_minimize", "minimize", {"steps": 200}, temperature, 1.0)]
+        if equilibration:
+            stages.append(self._stage("gas_equilibration", "nvt", {**g, "steps": equilibration}, temperature, 1.0))
+        stages.append(self._stage("gas_production", "nvt", g, temperature, 1.0))
+        return stages

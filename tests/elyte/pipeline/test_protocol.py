@@ -1,0 +1,50 @@
+"""Protocol configs become stage lists; boxes are rescaled to a volume molecule by molecule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from elyte.box import conformer
+from elyte.formulation import Species
+from elyte.md.stage import StartState
+from elyte.paths import config_dir
+from elyte.pipeline.protocol import Protocol
+from elyte.pipeline.simulate import at_volume
+
+
+@pytest.mark.parametrize("name", ["quick", "production"])
+def test_shipped_protocols_build_valid_stages(name):
+    protocol = Protocol.from_config(OmegaConf.to_container(OmegaConf.load(config_dir() / "protocol" / f"{name}.yaml")))
+    stages = protocol.liquid(313.15, 1.0)
+    names = [s.name for s in stages]
+    assert names[:5] == ["minimize", "heat", "npt_equilibration", "npt_production", "nvt_transport"]
+    kinds = {s.name: s.kind for s in stages}
+    assert kinds["npt_production"] == "npt" and kinds["nvt_transport"] == "nvt"
+    assert all(s.temperature == 313.15 for s in stages)
+    assert stages[1].temperature_start == 50.0
+    assert any(s.trajectory_every for s in stages)
+    gas = protocol.gas_stages(313.15)
+    assert [s.kind for s in gas] == ["minimize", "nvt", "nvt"]
+
+
+def test_zero_step_stages_are_left_out_and_unknown_stages_refused():
+    cfg = {"name": "t", "stages": {"minimize": {"steps": 10}, "heat": {"steps": 0}, "nvt_transport": {"steps": 200}}}
+    assert [s.name for s in Protocol.from_config(cfg).liquid(300.0, 1.0)] == ["minimize", "nvt_transport"]
+    with pytest.raises(ValueError, match="unknown stages"):
+        Protocol.from_config({"name": "t", "stages": {"anneal": {"steps": 10}}})
+
+
+def test_rescaling_to_a_volume_moves_molecules_rigidly():
+    dmc = Species.from_smiles("DMC", "COC(=O)OC")
+    one = conformer(dmc).positions
+    rng = np.random.default_rng(1)
+    positions = np.concatenate([one + rng.uniform(0, 20, 3) for _ in range(8)])
+    start = StartState(positions, np.eye(3) * 20.0, rng.normal(size=positions.shape))
+    scaled = at_volume(start, [dmc] * 8, 7000.0)
+    assert abs(np.linalg.det(scaled.box)) == pytest.approx(7000.0)
+    for k in range(8):
+        before, after = positions[12 * k:12 * k + 12], scaled.positions[12 * k:12 * k + 12]
+        np.testing.assert_allclose(after - after.mean(0), before - before.mean(0), atol=1e-12)
+    np.testing.assert_array_equal(scaled.velocities, start.velocities)
