@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import openmm
-from rdkit import Chem
 
 from elyte.formulation import Species
+from elyte.molecules import match_order
 from polff.io.byteff import read_byteff
 from polff.openmm import build_system
 from polff.parameters import MoleculeParameters
@@ -24,34 +24,15 @@ class ParameterError(ValueError):
     """Parameters that do not fit a species (missing, other atoms, other charge)."""
 
 
-def _graph(elements: Sequence[str], bonds: np.ndarray) -> Chem.Mol:
-    """Elements joined by single bonds: the connectivity alone, for matching atom orders."""
-    mol = Chem.RWMol()
-    for symbol in elements:
-        atom = Chem.Atom(symbol)
-        atom.SetNoImplicit(True)
-        mol.AddAtom(atom)
-    for a, b in bonds:
-        mol.AddBond(int(a), int(b), Chem.BondType.SINGLE)
-    mol = mol.GetMol()
-    mol.UpdatePropertyCache(strict=False)
-    return mol
-
-
 def atom_order(params: MoleculeParameters, species: Species) -> np.ndarray:
     """``order[s]`` = the parameter-file atom that is atom ``s`` of ``species.rdkit()``."""
-    target = species.rdkit()
-    if target.GetNumAtoms() != params.n_atoms:
+    if species.n_atoms != params.n_atoms:
         raise ParameterError(f"{species.name}: parameters {params.name!r} have {params.n_atoms} atoms, "
-                             f"the SMILES {species.smiles!r} has {target.GetNumAtoms()}")
-    bonds = np.array([[b.GetBeginAtomIdx(), b.GetEndAtomIdx()] for b in target.GetBonds()], int).reshape(-1, 2)
-    query = _graph(params.elements, params.bonds)
-    match = _graph([a.GetSymbol() for a in target.GetAtoms()], bonds).GetSubstructMatch(query)
-    if len(match) != params.n_atoms:
+                             f"the SMILES {species.smiles!r} has {species.n_atoms}")
+    order = match_order(params.elements, params.bonds, species)
+    if order is None:
         raise ParameterError(f"{species.name}: parameters {params.name!r} describe another molecule than "
                              f"{species.smiles!r} (elements or bonds differ)")
-    order = np.empty(params.n_atoms, int)
-    order[list(match)] = np.arange(params.n_atoms)
     return order
 
 
