@@ -25,7 +25,7 @@ COMMANDS: dict[str, Command] = {
         Command("mlff-simulate", "run OpenMM MD with a trained ML force field", None, 7),
         Command("polff-parameterize", "polarizable force-field parameters for molecules from SMILES", None, 5),
         Command("polff-train", "train the GNN parameterizer of the polarizable force field", None, 5),
-        Command("polff-simulate", "run OpenMM MD with the polarizable force field", None, 3),
+        Command("polff-simulate", "run OpenMM MD (NVT/NPT) of a structure file with the polarizable force field", "elyte.cli.simulate:main"),
     ]
 }
 

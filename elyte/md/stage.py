@@ -224,7 +224,10 @@ class _Runner:
             try:
                 for _ in range(steps // s.report_every):
                     _set_temperature(sim.integrator, self.temperature_at(self.step))
-                    sim.step(s.report_every)
+                    try:
+                        sim.step(s.report_every)
+                    except openmm.OpenMMException as err:  # NaN coordinates, particles on top of each other
+                        raise self.blow_up(f"OpenMM stopped: {err}") from err
                     self.step += s.report_every
                     want_frame = traj is not None and self.step % s.trajectory_every == 0
                     state = sim.context.getState(getEnergy=True, getPositions=want_frame or cosine is not None,
@@ -253,15 +256,18 @@ class _Runner:
         volume = float(abs(np.linalg.det(box))) if self.system.usesPeriodicBoundaryConditions() else math.nan
         if not (math.isfinite(potential) and math.isfinite(kinetic)) or temperature > s.max_temperature_factor * max(
                 s.temperature, self.temperature_at(self.step)):
-            raise MDError(
-                f"stage {s.name!r} blew up at step {self.step}: potential {potential:.4g} kcal/mol, temperature "
-                f"{temperature:.4g} K (target {s.temperature} K). The last good checkpoint is kept in "
-                f"{self.checkpoint}; try a smaller timestep, a longer minimization or check the force field."
-            )
+            raise self.blow_up(f"potential {potential:.4g} kcal/mol, temperature {temperature:.4g} K "
+                               f"(target {s.temperature} K)")
         density = self.mass / volume * units.AMU_PER_ANGSTROM3_TO_G_PER_CM3 if math.isfinite(volume) else math.nan
         lengths = np.linalg.norm(box, axis=1)
         return [self.step, f"{self.step * s.timestep * 1e-3:.6f}", f"{potential:.6f}", f"{kinetic:.6f}",
                 f"{temperature:.4f}", f"{volume:.4f}", f"{density:.6f}", *(f"{x:.5f}" for x in lengths)]
+
+    def blow_up(self, what: str) -> MDError:
+        kept = f"the last good checkpoint is kept in {self.checkpoint}" if self.checkpoint.is_file() else \
+            "no checkpoint was reached yet"
+        return MDError(f"stage {self.stage.name!r} blew up at step {self.step}: {what}. {kept}; try a smaller "
+                       "timestep, a longer minimization, or check the structure and the force field.")
 
     def _cosine_amplitude(self, state: openmm.State) -> float:
         """Mass-weighted amplitude V of v_x(z) = V cos(k z), nm/ps: V = 2 sum m v_x cos(kz) / sum m."""

@@ -90,3 +90,14 @@ def test_build_box_command(tmp_path):
     assert len(atoms) == summary["n_atoms"] and atoms.pbc.all()
     assert set(atoms.arrays["molecule_name"]) == {"DME", "Li", "FSI"}
     assert "formulation" in (tmp_path / "config.yaml").read_text()
+
+
+def test_landed_commands_point_at_their_entry():
+    """pyproject's console scripts and the registry agree for every landed command."""
+    import tomllib
+    from pathlib import Path
+
+    scripts = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]["scripts"]
+    for name, command in COMMANDS.items():
+        if command.entry is not None:
+            assert scripts[name] == command.entry, name
