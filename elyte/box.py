@@ -16,12 +16,13 @@ import numpy as np
 from rdkit import RDLogger
 from rdkit.Chem import AllChem
 
+from elyte.errors import InputError
 from elyte.formulation import Composition, Species
 
 PACKMOL_TOLERANCE = 2.0  # Angstrom, minimum distance between atoms of different molecules
 
 
-class BoxError(RuntimeError):
+class BoxError(InputError):
     """packmol or conformer generation failed."""
 
 

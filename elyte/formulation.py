@@ -14,6 +14,7 @@ import numpy as np
 from rdkit import Chem, RDLogger
 from rdkit.Chem import AllChem, Descriptors
 
+from elyte.errors import InputError
 from elyte.units import AVOGADRO
 
 PACKING_FRACTION = 0.6  # van der Waals volume / liquid volume, typical of organic liquids
@@ -21,7 +22,7 @@ RATIO_BASES = ("weight", "volume", "mole")
 CONCENTRATION_UNITS = ("mol/L", "mol/kg")
 
 
-class FormulationError(ValueError):
+class FormulationError(InputError):
     """A formulation that cannot be made into a box."""
 
 

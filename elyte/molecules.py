@@ -18,6 +18,7 @@ from rdkit import Chem
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from elyte.errors import InputError
 from elyte.formulation import Species
 from elyte.neighbors import neighbor_list
 
@@ -25,7 +26,7 @@ BOND_TOLERANCE = 1.2
 NO_BONDS = {"Li", "Na", "K", "Rb", "Cs", "Mg", "Ca", "Zn"}  # ions: never covalently bonded here
 
 
-class MoleculeMatchError(ValueError):
+class MoleculeMatchError(InputError):
     """A fragment that matches none of the given species."""
 
 

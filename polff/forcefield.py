@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import openmm
 
+from elyte.errors import InputError
 from elyte.formulation import Species
 from elyte.molecules import match_order
 from polff.io.byteff import read_byteff
@@ -20,7 +21,7 @@ from polff.openmm import build_system
 from polff.parameters import MoleculeParameters
 
 
-class ParameterError(ValueError):
+class ParameterError(InputError):
     """Parameters that do not fit a species (missing, other atoms, other charge)."""
 
 

@@ -16,7 +16,6 @@ def _pending(script: str):
 
 
 label = _pending("elyte-label")
-predict = _pending("elyte-predict")
 mlff_train = _pending("mlff-train")
 mlff_simulate = _pending("mlff-simulate")
 polff_parameterize = _pending("polff-parameterize")

@@ -13,10 +13,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import openmm.app as app  # noqa: E402
 import pandas as pd  # noqa: E402
-from omegaconf import DictConfig, OmegaConf  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
 
 from elyte import units  # noqa: E402
 from elyte.cli.app import hydra_command  # noqa: E402
+from elyte.errors import InputError  # noqa: E402
 from elyte.formulation import Species  # noqa: E402
 from elyte.io.structures import read_structure  # noqa: E402
 from elyte.md.platform import select  # noqa: E402
@@ -54,6 +55,18 @@ def _plot(thermo: pd.DataFrame, path) -> None:
 @hydra_command("simulate")
 def main(cfg: DictConfig) -> None:
     run_dir = start_run(cfg)
+    try:
+        simulate(cfg, run_dir)
+    except InputError as err:
+        log.error("%s", err)
+        sys.exit(2)
+    except MDError as err:
+        log.error("%s", err)
+        sys.exit(1)
+
+
+def simulate(cfg: DictConfig, run_dir) -> None:
+    """Identify the molecules, build the system, run minimization and MD, write the outputs."""
     if cfg.ensemble not in ("npt", "nvt"):
         raise SystemExit(f"ensemble must be 'npt' or 'nvt', got {cfg.ensemble!r}")
     atoms = read_structure(cfg.structure)
@@ -73,13 +86,9 @@ def main(cfg: DictConfig) -> None:
              ", ".join(f"{sum(m.name == s.name for m in molecules)} {s.name}" for s in species), forcefield.name)
     platform, properties = select(str(cfg.platform), cfg.threads)
     start = StartState(atoms.positions, cell)
-    try:
-        for stage in _stages(cfg):
-            result = run_stage(stage, system, topology, start, platform, properties, run_dir / stage.name, int(cfg.seed))
-            start = result.final
-    except MDError as err:
-        log.error("%s", err)
-        sys.exit(1)
+    for stage in _stages(cfg):
+        result = run_stage(stage, system, topology, start, platform, properties, run_dir / stage.name, int(cfg.seed))
+        start = result.final
     thermo = pd.concat([pd.read_csv(p / "thermo.csv") for p in result.segments], ignore_index=True)
     thermo.to_csv(run_dir / "thermo.csv", index=False)
     _plot(thermo, run_dir / "thermo.png")

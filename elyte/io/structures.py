@@ -12,11 +12,13 @@ import ase
 import ase.io
 import numpy as np
 
+from elyte.errors import InputError
+
 LAMMPS_SUFFIXES = {".data", ".lmp", ".lammps"}
 COMPRESSION_SUFFIXES = {".gz", ".bz2", ".xz"}
 
 
-class StructureError(ValueError):
+class StructureError(InputError):
     """A structure file that cannot be read or holds an invalid structure."""
 
 

@@ -28,6 +28,7 @@ import openmm.app as app
 import openmm.unit as u
 
 from elyte import units
+from elyte.errors import InputError
 from elyte.md.integrators import cosine_langevin, langevin
 from elyte.progress import enabled as progress_enabled
 from tqdm.auto import tqdm
@@ -64,17 +65,17 @@ class Stage:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"stage {self.name}: kind must be one of {KINDS}, got {self.kind!r}")
+            raise InputError(f"stage {self.name}: kind must be one of {KINDS}, got {self.kind!r}")
         if self.kind != "minimize":
             if self.steps <= 0 or self.report_every <= 0:
-                raise ValueError(f"stage {self.name}: steps and report_every must be positive")
+                raise InputError(f"stage {self.name}: steps and report_every must be positive")
             for every in ("steps", "trajectory_every", "segment_steps"):
                 value = getattr(self, every)
                 if value and value % self.report_every:
-                    raise ValueError(f"stage {self.name}: {every}={value} must be a multiple of report_every="
+                    raise InputError(f"stage {self.name}: {every}={value} must be a multiple of report_every="
                                      f"{self.report_every}")
         if self.kind == "nemd" and self.cosine_acceleration <= 0:
-            raise ValueError(f"stage {self.name}: nemd needs cosine_acceleration > 0 (nm/ps^2)")
+            raise InputError(f"stage {self.name}: nemd needs cosine_acceleration > 0 (nm/ps^2)")
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from elyte.errors import InputError
 from elyte.md.stage import Stage
 
 LIQUID_STAGES = ("minimize", "heat", "npt_equilibration", "npt_production", "nvt_transport", "nemd")
@@ -33,7 +34,7 @@ class Protocol:
         cfg = dict(cfg)
         unknown = set(cfg["stages"]) - set(LIQUID_STAGES)
         if unknown:
-            raise ValueError(f"protocol {cfg.get('name')}: unknown stages {sorted(unknown)}; known: {LIQUID_STAGES}")
+            raise InputError(f"protocol {cfg.get('name')}: unknown stages {sorted(unknown)}; known: {LIQUID_STAGES}")
         return cls(name=str(cfg["name"]), stages={k: dict(v) for k, v in cfg["stages"].items()},
                    timestep=float(cfg.get("timestep", 1.0)), friction=float(cfg.get("friction", 1.0)),
                    barostat_every=int(cfg.get("barostat_every", 25)),

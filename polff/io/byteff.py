@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from elyte import elements, units
+from elyte.errors import InputError
 from polff.parameters import MoleculeParameters, Torsions
 
 NM = units.NM_TO_ANGSTROM
@@ -29,7 +30,7 @@ JSON_FIELDS = {
 }
 
 
-class ParameterFileError(ValueError):
+class ParameterFileError(InputError):
     """A parameter file that cannot be read."""
 
 
