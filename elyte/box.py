@@ -48,10 +48,28 @@ def _conformer(species: Species, seed: int) -> ase.Atoms:
             raise BoxError(f"{species.name}: RDKit cannot embed {species.smiles!r}")
         if AllChem.MMFFHasAllMoleculeParams(mol):
             AllChem.MMFFOptimizeMolecule(mol)
-        positions = mol.GetConformer().GetPositions()
+        positions = _octahedral_centres(mol, mol.GetConformer().GetPositions())
     else:
         positions = np.zeros((1, 3))
     return ase.Atoms([a.GetSymbol() for a in mol.GetAtoms()], positions=positions)
+
+
+def _octahedral_centres(mol, positions: np.ndarray) -> np.ndarray:
+    """Place the six terminal ligands of a hexacoordinate centre (PF6-, AsF6-, SF6) octahedrally.
+
+    Neither ETKDG nor the RDKit force fields know octahedral geometry (angles come out from 30 to
+    145 degrees), which would start a simulation from a badly distorted anion. Bond lengths are kept.
+    """
+    positions = positions.copy()
+    axes = np.concatenate([np.eye(3), -np.eye(3)])  # ligands k and k+3 are trans
+    for atom in mol.GetAtoms():
+        ligands = [n.GetIdx() for n in atom.GetNeighbors()]
+        if len(ligands) != 6 or any(mol.GetAtomWithIdx(i).GetDegree() != 1 for i in ligands):
+            continue
+        centre = positions[atom.GetIdx()]
+        length = np.linalg.norm(positions[ligands] - centre, axis=1).mean()
+        positions[ligands] = centre + length * axes
+    return positions
 
 
 def build_box(composition: Composition, seed: int = 1, density_scale: float = 0.9, max_loops: int = 200,

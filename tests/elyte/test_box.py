@@ -47,3 +47,9 @@ def test_impossible_packing_is_reported():
     composition = compose(Formulation("x", [(ec, 1.0)], size=40, size_unit="molecules"))
     with pytest.raises(BoxError, match="could not pack"):
         build_box(composition, density_scale=3.0, max_loops=5)
+
+
+def test_hexafluorophosphate_conformer_is_octahedral():
+    atoms = conformer(Species.from_smiles("PF6", "F[P-](F)(F)(F)(F)F"))
+    angles = sorted(atoms.get_angle(i, 1, j) for i in (0, 2, 3, 4, 5, 6) for j in (0, 2, 3, 4, 5, 6) if i < j)
+    np.testing.assert_allclose(angles, [90.0] * 12 + [180.0] * 3, atol=1e-6)
