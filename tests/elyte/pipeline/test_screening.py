@@ -1,0 +1,38 @@
+"""Screening: the multirun summary gathers every job; the predict config composes with its launcher."""
+
+from __future__ import annotations
+
+import json
+
+from hydra import compose, initialize_config_dir
+
+from elyte.paths import config_dir
+from elyte.pipeline.screening import write_summary
+
+
+def _job(directory, formulation, density):
+    directory.mkdir()
+    prop = {"temperature_K": 298.15, "property": "density_g_cm3", "value": density, "error": 0.01,
+            "unit": "g/cm^3", "method": "NPT mean", "experimental": None, "relative_error_pct": None,
+            "experimental_source": ""}
+    (directory / "results.json").write_text(json.dumps(
+        {"formulation": formulation, "forcefield": "polff", "temperatures": [{"temperature_K": 298.15, "properties": [prop]}]}))
+
+
+def test_summary_has_one_row_per_job_and_property(tmp_path):
+    _job(tmp_path / "0_formulation=a", "A", 1.10)
+    _job(tmp_path / "1_formulation=b", "B", 1.25)
+    (tmp_path / "2_failed").mkdir()  # a job that died before writing results is left out
+    table = write_summary(tmp_path)
+    assert sorted(table.value) == [1.10, 1.25]
+    text = (tmp_path / "summary.md").read_text()
+    assert "| A | 298.15 | polff | 1.1 +/- 0.01 |" in text and "| B |" in text
+    assert (tmp_path / "summary.csv").read_text().count("density_g_cm3") == 2
+
+
+def test_predict_config_composes_with_the_joblib_launcher_and_summary_callback():
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(config_name="predict", return_hydra_config=True, overrides=["formulation=pure_dmc"])
+    assert "joblib" in cfg.hydra.launcher._target_.lower()
+    assert cfg.hydra.callbacks.sweep_summary._target_ == "elyte.pipeline.screening.SweepSummary"
+    assert cfg.formulation.name == "DMC" and cfg.protocol.name == "quick"
