@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job on the shipped default, after setting up. Extra arguments are Hydra overrides.
-# Until the property pipeline (elyte-predict) lands, the main job is the structure analysis of the
-# shipped LiPF6 / EC / DMC box: RDFs, coordination numbers and density (runs/structure/<time>/).
+# The main job on the shipped default, after setting up: zero-shot properties of 1 M LiPF6 in EC:DMC
+# (1:1 w/w) with polff (the published ByteFF-Pol parameters) on the quick protocol, written to
+# runs/predict/<time>/ (report.md, properties.csv, results.json, plots). Extra arguments are Hydra
+# overrides, e.g. `bash scripts/run.sh formulation=pure_dmc protocol=production platform=CUDA`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/elyte-structure "$@"
+exec .venv/bin/elyte-predict "$@"
