@@ -1,0 +1,94 @@
+"""E(3)-equivariant message passing on Cartesian features up to rank 2.
+
+Each atom carries F channels of scalars s [N, F], vectors v [N, 3, F] (l = 1) and, with lmax = 2,
+traceless symmetric matrices t [N, 3, 3, F] (l = 2). Under a rotation or reflection R, v -> R v and
+t -> R t R^T; every operation below is built from the unit edge vector u, contractions and
+per-channel products with invariant coefficients, so it commutes with R. No cross product appears,
+so reflections are respected too (E(3), not only SE(3)).
+
+Edges are directed pairs (i, j) with u = (x_j - x_i) / r; messages from j are summed into i.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+EPS = 1e-8  # inside square roots of squared norms: keeps gradients finite at zero features
+
+
+def symmetric_traceless(m: torch.Tensor) -> torch.Tensor:
+    """(m + m^T) / 2 - tr(m) I / 3 of matrices m [N, 3, 3, F] (the l = 2 part of a rank-2 tensor)."""
+    trace = m.diagonal(dim1=1, dim2=2).sum(dim=-1)
+    eye = torch.eye(3, dtype=m.dtype, device=m.device)
+    return 0.5 * (m + m.transpose(1, 2)) - trace[:, None, None, :] * eye[None, :, :, None] / 3.0
+
+
+class Interaction(nn.Module):
+    """Messages m_i = sum_j phi_k(r_ij) w_k(s_j) B_k(u_ij, v_j, t_j) over the equivariant bilinear
+    forms B_k of each output rank; phi_k is linear in the enveloped radial basis (no bias: messages
+    vanish smoothly at the cutoff)."""
+
+    def __init__(self, features: int, n_radial: int, lmax: int, avg_num_neighbors: float):
+        super().__init__()
+        self.features, self.lmax, self.norm = features, lmax, 1.0 / avg_num_neighbors
+        n_forms = 4 if lmax == 1 else 9
+        self.radial = nn.Linear(n_radial, n_forms * features, bias=False)
+        self.scalar = nn.Sequential(nn.Linear(features, features), nn.SiLU(), nn.Linear(features, n_forms * features))
+
+    def forward(
+        self, s: torch.Tensor, v: torch.Tensor, t: torch.Tensor | None, edge_index: torch.Tensor,
+        u: torch.Tensor, radial: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        i, j = edge_index[0], edge_index[1]
+        c = (self.radial(radial) * self.scalar(s)[j]).split(self.features, dim=1)
+        vj = v[j]
+        v_u = (vj * u[:, :, None]).sum(dim=1)
+        ds = c[0] + c[1] * v_u
+        dv = c[2][:, None, :] * u[:, :, None] + c[3][:, None, :] * vj
+        dt = None
+        if t is not None:
+            tj = t[j]
+            t_u = torch.einsum("eabf,eb->eaf", tj, u)
+            ds = ds + c[4] * (t_u * u[:, :, None]).sum(dim=1)
+            dv = dv + c[5][:, None, :] * t_u
+            # c6 (u u - I/3) + c8 st(v_j u) = st(w u) with w = c6 u + c8 v_j; the symmetric traceless
+            # projection st is linear, so it is applied once per atom after the sum over edges
+            w = c[6][:, None, :] * u[:, :, None] + c[8][:, None, :] * vj
+            edge = w[:, :, None, :] * u[:, None, :, None] + c[7][:, None, None, :] * tj
+            dt = symmetric_traceless(torch.zeros_like(t).index_add_(0, i, edge)) * self.norm
+        ds = torch.zeros_like(s).index_add_(0, i, ds) * self.norm
+        dv = torch.zeros_like(v).index_add_(0, i, dv) * self.norm
+        return ds, dv, dt
+
+
+class Update(nn.Module):
+    """Per-atom mixing: linear channel maps U, V of v and t (no bias), invariants |Vv|, |Vt|,
+    <Uv, Vv>, <Ut, Vt> feed the scalars, and scalar gates scale Uv and Ut."""
+
+    def __init__(self, features: int, lmax: int):
+        super().__init__()
+        self.features, self.lmax = features, lmax
+        self.vector_u = nn.Linear(features, features, bias=False)
+        self.vector_v = nn.Linear(features, features, bias=False)
+        if lmax == 2:
+            self.tensor_u = nn.Linear(features, features, bias=False)
+            self.tensor_v = nn.Linear(features, features, bias=False)
+        n_in, n_out = (2, 3) if lmax == 1 else (3, 5)
+        self.mlp = nn.Sequential(nn.Linear(n_in * features, features), nn.SiLU(), nn.Linear(features, n_out * features))
+
+    def forward(
+        self, s: torch.Tensor, v: torch.Tensor, t: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        vu, vv = self.vector_u(v), self.vector_v(v)
+        invariants = [s, torch.sqrt((vv * vv).sum(dim=1) + EPS)]
+        if t is not None:
+            tu, tv = self.tensor_u(t), self.tensor_v(t)
+            invariants.append(torch.sqrt((tv * tv).sum(dim=(1, 2)) + EPS))
+        a = self.mlp(torch.cat(invariants, dim=1)).split(self.features, dim=1)
+        s = s + a[0] + a[1] * (vu * vv).sum(dim=1)
+        v = v + a[2][:, None, :] * vu
+        if t is not None:
+            s = s + a[3] * (tu * tv).sum(dim=(1, 2))
+            t = t + a[4][:, None, None, :] * tu
+        return s, v, t

@@ -1,0 +1,107 @@
+"""Electrostatics of the learned charges: Madelung energy of rock salt by Ewald, the cluster and
+periodic paths in the large-box limit, and charge equilibration against a direct constrained solve."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from elyte.electrostatics.ewald import EwaldParameters
+from elyte.neighbors import full_list, neighbor_list
+from elyte.units import COULOMB_KCAL_ANGSTROM
+from mlff.model.build import build_model
+from mlff.model.charges import equilibrate
+from mlff.model.electrostatics import cluster_energy, cluster_pairs, ewald_energy
+from tests.mlff.random_structures import SMALL, batch_of, cluster
+
+MADELUNG_NACL = 1.747565
+A_NACL = 5.64  # A, conventional cubic cell
+
+
+def rock_salt(primitive: bool, repeat: int):
+    """Na+ / Cl- charges, positions and cell of a rock-salt supercell (conventional or primitive fcc)."""
+    if primitive:
+        cell = 0.5 * A_NACL * np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+        basis, charges = np.array([[0.0, 0.0, 0.0], [0.5, 0.5, 0.5]]) @ cell, [1.0, -1.0]
+    else:
+        cell = A_NACL * np.eye(3)
+        fcc = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]) * A_NACL
+        basis = np.concatenate([fcc, fcc + [0.5 * A_NACL, 0, 0]])
+        charges = [1.0] * 4 + [-1.0] * 4
+    grid = np.array(np.meshgrid(*[np.arange(repeat)] * 3, indexing="ij")).reshape(3, -1).T @ cell
+    positions = (grid[:, None, :] + basis[None]).reshape(-1, 3)
+    return torch.tensor(charges * len(grid), dtype=torch.float64), torch.tensor(positions), torch.tensor(cell * repeat)
+
+
+def ewald(q, positions, cell, cutoff, sigma, tolerance=1e-8):
+    pairs, shifts = full_list(*neighbor_list(positions, cutoff, cell=cell))
+    r = (positions[pairs[1]] - positions[pairs[0]] + shifts.double() @ cell).norm(dim=1)
+    batch = torch.zeros(len(q), dtype=torch.long)
+    return ewald_energy(q, positions, cell[None], batch, [0, len(q)], [True], pairs, r, sigma,
+                        EwaldParameters.from_tolerance(cutoff, tolerance))
+
+
+@pytest.mark.parametrize("primitive, repeat", [(False, 3), (True, 5)], ids=["cubic", "triclinic"])
+def test_rock_salt_madelung_energy(primitive, repeat):
+    q, positions, cell = rock_salt(primitive, repeat)
+    # narrow Gaussians (sigma 0.1 A) act as point charges at the 2.82 A ion spacing
+    energy = float(ewald(q, positions, cell, cutoff=7.5, sigma=0.1)[0])
+    expected = -(len(q) / 2) * MADELUNG_NACL * COULOMB_KCAL_ANGSTROM / (A_NACL / 2)
+    assert energy == pytest.approx(expected, rel=2e-6)
+
+
+def test_cluster_and_periodic_agree_in_large_box():
+    """A neutral cluster in a cubic box of side L: Ewald (tin-foil boundary) + 2 pi M^2 / 3V equals the
+    vacuum energy up to O(L^-5): doubling L must shrink the gap ~32-fold."""
+    rng = np.random.default_rng(0)
+    positions = torch.tensor(rng.random((6, 3)) * 4.0)
+    q = torch.tensor([0.8, -0.5, 0.3, -0.9, 0.6, -0.3], dtype=torch.float64)
+    batch = torch.zeros(6, dtype=torch.long)
+    vacuum = float(cluster_energy(q, positions, cluster_pairs([6], [False], q.device), batch, 1, 0.7)[0])
+    dipole = (q[:, None] * positions).sum(0)
+    gaps = []
+    for side in (20.0, 40.0):
+        cell = side * torch.eye(3, dtype=torch.float64)
+        periodic = float(ewald(q, positions, cell, cutoff=8.0, sigma=0.7)[0])
+        correction = COULOMB_KCAL_ANGSTROM * 2 * math.pi * float(dipole @ dipole) / (3 * side**3)
+        gaps.append(abs(periodic + correction - vacuum))
+    assert gaps[1] < 2e-3 and gaps[1] < gaps[0] / 25
+
+
+def test_model_cluster_and_periodic_paths_agree():
+    """The whole model on a cluster and on the same cluster in a 30 A box: the network and dispersion
+    energies and the charges are identical (local), the electrostatics differ by the box terms only."""
+    torch.manual_seed(1)
+    model = build_model(SMALL).double()
+    s = cluster(3)
+    boxed = dataclasses.replace(s, cell=30.0 * np.eye(3), pbc=(True, True, True))
+    a, b = ({k: v.detach() for k, v in model(batch_of([x], model), compute_forces=False).items()} for x in (s, boxed))
+    torch.testing.assert_close(a["charges"], b["charges"])
+    torch.testing.assert_close(a["energy_network"], b["energy_network"])
+    torch.testing.assert_close(a["energy_dispersion"], b["energy_dispersion"])
+    dipole = a["dipole"][0]
+    correction = COULOMB_KCAL_ANGSTROM * 2 * math.pi * float(dipole @ dipole) / (3 * 30.0**3)
+    assert float(a["energy_electrostatics"][0]) != 0.0
+    assert float(b["energy_electrostatics"][0]) + correction == pytest.approx(float(a["energy_electrostatics"][0]),
+                                                                           abs=2e-3)
+
+
+def test_equilibration_matches_constrained_minimum():
+    """q minimizes sum chi q + J q^2 / 2 at fixed total charge: compare with the KKT linear system."""
+    rng = np.random.default_rng(2)
+    chi, hardness = rng.normal(size=7), rng.uniform(0.5, 3.0, size=7)
+    batch = torch.tensor([0, 0, 0, 1, 1, 1, 1])
+    totals = torch.tensor([-1.0, 0.5], dtype=torch.float64)
+    q = equilibrate(torch.tensor(chi), torch.tensor(hardness), totals, batch).numpy()
+    for b, members in enumerate([slice(0, 3), slice(3, 7)]):
+        n = len(chi[members])
+        kkt = np.zeros((n + 1, n + 1))
+        kkt[:n, :n] = np.diag(hardness[members])
+        kkt[:n, n] = kkt[n, :n] = 1.0
+        solution = np.linalg.solve(kkt, np.concatenate([-chi[members], [totals[b]]]))
+        np.testing.assert_allclose(q[members], solution[:n], atol=1e-12)
+        assert q[members].sum() == pytest.approx(float(totals[b]), abs=1e-14)
