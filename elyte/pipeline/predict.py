@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from elyte.formulation import Formulation, compose
-from elyte.pipeline.properties import density_result, hvap_result
+from elyte.pipeline.properties import density_result, hvap_result, solvation_result, transport_results, viscosity_result
 from elyte.pipeline.protocol import Protocol
 from elyte.pipeline.reference import experimental
 from elyte.pipeline.report import TemperatureResult, write_report
@@ -21,6 +21,40 @@ def _attach_experiment(result: TemperatureResult, smiles: str) -> None:
     for p in result.properties:
         if p.name in reference:
             p.experimental, p.experimental_source = reference[p.name]["value"], reference[p.name]["source"]
+
+
+def _analyse(result: TemperatureResult, what: str, analysis) -> None:
+    """Run one analysis; a failure (e.g. too short a run for a diffusive window) becomes a note in the
+    report and a warning in the log instead of losing everything else."""
+    try:
+        analysis()
+    except ValueError as err:
+        log.warning("%.2f K: %s not computed: %s", result.temperature, what, err)
+        result.notes.append(f"{what} not computed: {err}")
+
+
+def _viscosity(result: TemperatureResult, liquid, rho) -> None:
+    if "nemd" in liquid.stages and rho is not None:
+        result.properties.append(viscosity_result(liquid, rho))
+
+
+def _transport(result: TemperatureResult, liquid, run_dir: Path) -> None:
+    if "nvt_transport" not in liquid.stages:
+        return
+    viscosity = next((p.estimate for p in result.properties if p.name == "viscosity_mPa_s"), None)
+    props, notes, plots = transport_results(liquid, run_dir, viscosity)
+    result.properties += props
+    result.notes += notes
+    result.plots += plots
+
+
+def _solvation(result: TemperatureResult, liquid, run_dir: Path) -> None:
+    if "nvt_transport" not in liquid.stages:
+        return
+    props, details, plots = solvation_result(liquid, run_dir)
+    result.properties += props
+    result.details.update(details)
+    result.plots += plots
 
 
 def predict(formulation: Formulation, forcefield: ForceField, protocol: Protocol, run_dir: Path, seed: int = 1,
@@ -38,10 +72,15 @@ def predict(formulation: Formulation, forcefield: ForceField, protocol: Protocol
             result.stage_seconds[name] = stage.wall_seconds
             if stage.steps_per_second:
                 result.stage_ns_per_day[name] = stage.steps_per_second * protocol.timestep * 86400e-6
+        rho = None
         if "npt_production" in liquid.stages:
             prop, plot = density_result(liquid, run_dir)
+            rho = prop.estimate
             result.properties.append(prop)
             result.plots.append(("density", plot))
+        _analyse(result, "viscosity", lambda: _viscosity(result, liquid, rho))
+        _analyse(result, "transport", lambda: _transport(result, liquid, run_dir))
+        _analyse(result, "solvation", lambda: _solvation(result, liquid, run_dir))
         if pure and "npt_production" in liquid.stages and protocol.gas_stages(temperature):
             solvent = formulation.solvents[0][0]
             gas = run_gas(forcefield, protocol, solvent, temperature, directory / "gas", seed, platform, threads)
