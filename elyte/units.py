@@ -98,3 +98,21 @@ def factor_to_internal(quantity: str, unit: str) -> float:
 def kt_kcal(temperature_k: float) -> float:
     """Thermal energy k_B T in kcal/mol at ``temperature_k`` (K)."""
     return BOLTZMANN_KCAL * temperature_k
+
+
+# --- SI bases for transport properties (analysis) ---
+AMU_KG = 1.66053906660e-27  # kg (CODATA 2018)
+ANGSTROM_TO_M = 1.0e-10
+FS_TO_S = 1.0e-15
+BAR_TO_PA = 1.0e5
+# diffusion: 1 A^2/fs in the reported unit 1e-9 m^2/s (= 1e-5 cm^2/s = 1 um^2/ms)
+ANGSTROM2_PER_FS_TO_1E9_M2_PER_S = ANGSTROM_TO_M**2 / FS_TO_S / 1.0e-9
+# viscosity: 1 Pa s = 1e3 mPa s (= cP); 1 amu/(A fs) in mPa s
+PA_S_TO_MPA_S = 1.0e3
+AMU_PER_ANGSTROM_FS_TO_MPA_S = AMU_KG / (ANGSTROM_TO_M * FS_TO_S) * PA_S_TO_MPA_S
+# acceleration: OpenMM's nm/ps^2 in A/fs^2
+NM_PER_PS2_TO_ANGSTROM_PER_FS2 = NM_TO_ANGSTROM / PS_TO_FS**2
+
+# --- QM response properties (labels) ---
+BOHR3_TO_ANGSTROM3 = BOHR_TO_ANGSTROM**3  # polarizability: atomic units (Bohr^3) -> A^3
+HARTREE_BOHR6_TO_KCAL_ANGSTROM6 = HARTREE_TO_KCAL * BOHR_TO_ANGSTROM**6  # C6 dispersion coefficients
