@@ -15,8 +15,6 @@ def _pending(script: str):
     return entry
 
 
-label = _pending("elyte-label")
-mlff_train = _pending("mlff-train")
 mlff_simulate = _pending("mlff-simulate")
 polff_parameterize = _pending("polff-parameterize")
 polff_train = _pending("polff-train")

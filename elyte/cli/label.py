@@ -11,27 +11,47 @@ from omegaconf import DictConfig, OmegaConf
 
 from elyte.cli.app import hydra_command
 from elyte.labels.engines import make_backend
-from elyte.labels.inputs import from_smiles, read_file
+from elyte.labels.inputs import from_smiles, read_file, read_store
 from elyte.labels.runner import run
 from elyte.labels.sampling.recipe import expand
 from elyte.labels.structure import QMStructure
+from elyte.paths import config_dir
 from elyte.runs import start_run
 
 log = logging.getLogger("elyte.label")
 
 
+def load_recipe(name: str) -> dict:
+    """A recipe by name (``configs/label/recipe/<name>.yaml``) or path, interpolations resolved; a recipe
+    with ``extends: OTHER`` is merged over that recipe (a section set to null drops it)."""
+    path = config_dir() / "label" / "recipe" / f"{name}.yaml"
+    if not path.is_file():
+        path = Path(to_absolute_path(name))
+    if not path.is_file():
+        known = sorted(p.stem for p in (config_dir() / "label" / "recipe").glob("*.yaml"))
+        raise FileNotFoundError(f"recipe {name!r} is neither one of {known} nor a YAML file")
+    recipe = OmegaConf.load(path)
+    if "extends" in recipe:
+        base = OmegaConf.create(load_recipe(str(recipe.pop("extends"))))
+        recipe = OmegaConf.merge(base, recipe)
+    return OmegaConf.to_container(recipe, resolve=True)
+
+
 def gather(cfg: DictConfig) -> list[QMStructure]:
-    """The structures the config names: files, then SMILES, then the recipe's samples."""
+    """The structures the config names: files, stores, then SMILES, then the recipe's samples."""
+    if "label" in cfg and "recipe" in cfg.label:
+        raise ValueError("choose a recipe with recipe=NAME (not label/recipe=NAME)")
     structures: list[QMStructure] = []
     for path in cfg.files:
         structures += read_file(to_absolute_path(str(path)))
+    for path in cfg.stores:
+        structures += read_store(to_absolute_path(str(path)), include_failed=bool(cfg.include_failed))
     if cfg.smiles:
         structures += from_smiles(OmegaConf.to_container(cfg.smiles))
-    recipe = OmegaConf.to_container(cfg.recipe, resolve=True) if cfg.recipe else {}
-    if recipe:
-        structures += expand(recipe, make_backend(OmegaConf.to_container(cfg.sampler)))
+    if cfg.recipe:
+        structures += expand(load_recipe(str(cfg.recipe)), make_backend(OmegaConf.to_container(cfg.sampler)))
     if not structures:
-        raise ValueError("nothing to label: give files=[...], smiles={name: SMILES} or recipe=NAME")
+        raise ValueError("nothing to label: give files=[...], stores=[...], smiles={name: SMILES} or recipe=NAME")
     return structures[: cfg.limit] if cfg.limit else structures
 
 

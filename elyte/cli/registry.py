@@ -19,9 +19,9 @@ COMMANDS: dict[str, Command] = {
     for c in [
         Command("elyte-structure", "analyse a structure: RDFs, coordination numbers, density", "elyte.cli.structure:main"),
         Command("elyte-build-box", "molecule counts and a packed periodic box for a formulation", "elyte.cli.build_box:main"),
-        Command("elyte-label", "label structures with QM (xTB, DFT) into the HDF5 label store", None, 4),
+        Command("elyte-label", "label structures with QM (xTB, DFT) into the HDF5 label store", "elyte.cli.label:main"),
         Command("elyte-predict", "predict electrolyte properties from a formulation (the main job)", "elyte.cli.predict:main"),
-        Command("mlff-train", "train the equivariant ML force field on QM labels", None, 6),
+        Command("mlff-train", "train the equivariant ML force field on QM labels", "elyte.cli.mlff_train:main"),
         Command("mlff-simulate", "run OpenMM MD with a trained ML force field", None, 7),
         Command("polff-parameterize", "polarizable force-field parameters for molecules from SMILES", None, 5),
         Command("polff-train", "train the GNN parameterizer of the polarizable force field", None, 5),

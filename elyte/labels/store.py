@@ -8,6 +8,14 @@ File layout (schema 1):
   ``pbc`` and ``provenance`` (JSON).
 - ``/failed/<key>``: structures whose calculation failed, with the ``reason``; never labels.
 
+Label names and units are listed in :mod:`elyte.labels.engines.base`. Energies (``energy``,
+``interaction_energy``), forces and lengths (``esp_points``) are converted on read from the units
+the file states; ``polarizability``, ``c6`` and ``potential`` units were added later (still schema
+1): files that state them must use the internal ones, files that predate them hold no such labels.
+
+A gzip-compressed store (``*.h5.gz``, the form datasets are shipped in under ``data/qm/``) opens
+read-only, decompressed in memory.
+
 ``key`` is a hash of the structure (elements, positions rounded to 1e-6 A, cell, charge,
 multiplicity) and the method, so adding the same job twice is a no-op and an interrupted run
 restarts where it stopped. Every record is flushed to disk when written: a crash loses at most the
@@ -17,7 +25,9 @@ structure in flight. Values are stored in the units the file states; readers get
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,9 +40,11 @@ from elyte.units import factor_to_internal
 
 SCHEMA = 1
 INTERNAL_UNITS = {"length": "angstrom", "energy": "kcal/mol", "force": "kcal/mol/angstrom", "dipole": "e*angstrom",
-                  "charge": "e"}
+                  "charge": "e", "polarizability": "angstrom^3", "c6": "kcal/mol*angstrom^6", "potential": "kcal/mol/e"}
 # label name -> quantity it is measured in (for unit conversion on read)
-LABEL_QUANTITIES = {"energy": "energy", "forces": "force"}
+LABEL_QUANTITIES = {"energy": "energy", "interaction_energy": "energy", "forces": "force", "esp_points": "length"}
+# quantities readers accept only in the internal unit (no conversion table for them)
+FIXED_UNITS = ("polarizability", "c6", "potential")
 
 
 class LabelStoreError(RuntimeError):
@@ -79,9 +91,13 @@ class LabelStore:
         self.path = Path(path)
         if mode == "r" and not self.path.is_file():
             raise LabelStoreError(f"{self.path} does not exist")
+        compressed = self.path.suffix == ".gz"
+        if compressed and mode != "r":
+            raise LabelStoreError(f"{self.path} is gzip-compressed: open it with mode 'r', or gunzip it to add labels")
         try:
-            self.file = h5py.File(self.path, mode)
-        except OSError as err:
+            source = io.BytesIO(gzip.decompress(self.path.read_bytes())) if compressed else self.path
+            self.file = h5py.File(source, mode)
+        except (OSError, EOFError, gzip.BadGzipFile) as err:
             raise LabelStoreError(
                 f"{self.path} is not a readable HDF5 file ({err}); it may be truncated or corrupt: restore it or "
                 "start a new store (labelling runs resume from whatever a valid store holds)"
@@ -95,6 +111,9 @@ class LabelStore:
             units = json.loads(self.file.attrs["units"])
             self._factors = {name: factor_to_internal(q, units[q]) for name, q in LABEL_QUANTITIES.items()}
             self._length = factor_to_internal("length", units["length"])
+            for quantity in FIXED_UNITS:
+                if units.get(quantity, INTERNAL_UNITS[quantity]) != INTERNAL_UNITS[quantity]:
+                    raise ValueError(f"{quantity} in {units[quantity]!r}, readers expect {INTERNAL_UNITS[quantity]!r}")
         except (KeyError, ValueError) as err:
             raise LabelStoreError(f"{self.path}: units metadata missing or unknown ({err})") from err
 
@@ -138,6 +157,11 @@ class LabelStore:
 
     def failures(self) -> dict[str, str]:
         return {k: str(g.attrs["reason"]) for k, g in self.file.get("failed", {}).items()}
+
+    def failed_records(self) -> Iterator[Record]:
+        """The structures whose calculation failed (no labels; the reason is in :meth:`failures`)."""
+        for group in self.file.get("failed", {}).values():
+            yield self._read(group)
 
     def __iter__(self) -> Iterator[Record]:
         for group in self.file.get("labels", {}).values():

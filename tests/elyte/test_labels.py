@@ -107,3 +107,29 @@ def test_import_monomer_100(shared_data, tmp_path):
         delta_e.append(float(b.labels["energy"] - a.labels["energy"]))
         work.append(float(-((a.labels["forces"] + b.labels["forces"]) / 2 * (b.positions - a.positions)).sum()))
     assert np.corrcoef(delta_e, work)[0, 1] > 0.99
+
+
+def test_gzip_store_reads_and_refuses_writes(tmp_path):
+    import gzip
+
+    path = tmp_path / "l.h5"
+    with LabelStore(path) as store:
+        store.add(water())
+    packed = tmp_path / "l.h5.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    with LabelStore(packed, "r") as store:
+        assert [r.key() for r in store] == [water().key()]
+    with pytest.raises(LabelStoreError, match="gunzip"):
+        LabelStore(packed, "a")
+
+
+def test_response_units_must_be_internal(tmp_path):
+    path = tmp_path / "l.h5"
+    with LabelStore(path) as store:
+        store.add(water())
+    with h5py.File(path, "a") as f:
+        units = json.loads(f.attrs["units"])
+        assert units["polarizability"] == "angstrom^3"
+        f.attrs["units"] = json.dumps({**units, "polarizability": "bohr^3"})
+    with pytest.raises(LabelStoreError, match="polarizability"):
+        LabelStore(path, "r")

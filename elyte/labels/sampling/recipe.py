@@ -1,0 +1,125 @@
+"""A sampling recipe (config mapping) expanded into the structures of a dataset.
+
+Sections (each optional): ``species`` (name -> SMILES), ``conformers`` (ETKDG + relaxation with the
+sampling backend), ``normal_modes`` (Boltzmann displacements of each species' lowest conformer),
+``dimers`` (every ion with every solvent, and cation-anion pairs), ``clusters`` (solvation shells
+cut from an MD box). Deterministic for a given ``seed``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import numpy as np
+
+from elyte.io.structures import read_structure
+from elyte.labels.engines.base import Backend, BackendError
+from elyte.labels.sampling.clusters import clusters
+from elyte.labels.sampling.dimers import dimer
+from elyte.labels.sampling.molecules import SamplingError, embed
+from elyte.labels.sampling.normal_modes import displaced, hessian
+from elyte.labels.sampling.relax import relax
+from elyte.labels.structure import QMStructure
+from elyte.progress import progress
+
+log = logging.getLogger(__name__)
+
+
+def _tag(structures: list[QMStructure], **info) -> list[QMStructure]:
+    for s in structures:
+        s.provenance.update(info)
+    return structures
+
+
+def sample_conformers(backend: Backend, species: Mapping[str, str], cfg: Mapping, seed: int
+                      ) -> dict[str, list[QMStructure]]:
+    """Relaxed conformers of each species, lowest energy first, near-duplicates (same energy) dropped."""
+    out = {}
+    for name, smiles in progress(species.items(), desc="conformers", total=len(species), unit="species"):
+        relaxed = []
+        for s in embed(smiles, int(cfg.get("n_embed", 4)), seed):
+            try:
+                relaxed.append(relax(backend, s, float(cfg.get("fmax", 0.5)), int(cfg.get("steps", 300))))
+            except BackendError as err:
+                log.warning("%s: a conformer failed to relax and is skipped (%s)", name, err)
+        if not relaxed:
+            raise SamplingError(f"{name}: no conformer of {smiles!r} could be relaxed")
+        energies = [float(backend.compute(s, ["energy"])["energy"]) for s in relaxed]
+        kept, kept_e = [], []
+        for k in np.argsort(energies):
+            if all(abs(energies[k] - e) > float(cfg.get("energy_tol", 0.05)) for e in kept_e):
+                kept.append(relaxed[k])
+                kept_e.append(energies[k])
+        out[name] = _tag(kept[: int(cfg.get("keep", 2))], kind="conformer", name=name)
+    return out
+
+
+def sample_normal_modes(backend: Backend, lowest: Mapping[str, QMStructure], cfg: Mapping,
+                        rng: np.random.Generator) -> list[QMStructure]:
+    out = []
+    for name, s in progress(lowest.items(), desc="normal modes", total=len(lowest), unit="species"):
+        if len(s.numbers) < 2:
+            continue
+        h = hessian(backend, s)
+        out += _tag(displaced(s, h, float(cfg["temperature"]), int(cfg["n"]), rng), kind="normal_mode", name=name)
+    return out
+
+
+def _scales(cfg: Mapping, key: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    lo, hi = cfg[key]
+    return rng.uniform(float(lo), float(hi), size=n)
+
+
+def sample_dimers(lowest: Mapping[str, QMStructure], cfg: Mapping, rng: np.random.Generator) -> list[QMStructure]:
+    """Each ion with each solvent, and each cation with each anion, ``per_pair`` random placements."""
+    ions, solvents = list(cfg.get("ions", [])), list(cfg.get("solvents", []))
+    missing = [n for n in ions + solvents if n not in lowest]
+    if missing:
+        raise SamplingError(f"dimer partners {missing} are not in the recipe's species")
+    pairs = [(i, s) for i in ions for s in solvents]
+    if cfg.get("ion_pairs", True):
+        pairs += [(c, a) for c in ions for a in ions if lowest[c].charge > 0 > lowest[a].charge]
+    out = []
+    for a, b in progress(pairs, desc="dimers", unit="pair"):
+        key = "cation_scale" if lowest[a].charge > 0 else "anion_scale"
+        for scale in _scales(cfg, key, int(cfg["per_pair"]), rng):
+            d = dimer(lowest[a], lowest[b], float(scale), rng)
+            d.provenance.update(name=f"{a}+{b}", partners=[a, b])
+            out.append(d)
+    return out
+
+
+def sample_clusters(cfg: Mapping, rng: np.random.Generator) -> list[QMStructure]:
+    box = read_structure(str(cfg["structure"]))
+    out = []
+    for element, radius in cfg["centers"].items():
+        found = clusters(box, str(element), float(radius), int(cfg["n"]), rng, cfg.get("max_molecules"))
+        out += _tag(found, name=f"{element}-shell", source=str(cfg["structure"]))
+    return out
+
+
+def expand(recipe: Mapping, backend: Backend) -> list[QMStructure]:
+    """All structures of ``recipe``; ``backend`` relaxes conformers and gives Hessians (xTB in practice)."""
+    rng = np.random.default_rng(int(recipe.get("seed", 0)))
+    species = dict(recipe.get("species", {}))
+    structures: list[QMStructure] = []
+    conformers = sample_conformers(backend, species, recipe.get("conformers", {}), int(recipe.get("seed", 0)))
+    for found in conformers.values():
+        structures += found
+    lowest = {name: found[0] for name, found in conformers.items()}
+    if recipe.get("normal_modes"):
+        structures += sample_normal_modes(backend, lowest, recipe["normal_modes"], rng)
+    if recipe.get("dimers"):
+        structures += sample_dimers(lowest, recipe["dimers"], rng)
+    if recipe.get("clusters"):
+        structures += sample_clusters(recipe["clusters"], rng)
+    log.info("recipe: %d structures (%s)", len(structures), _counts(structures))
+    return structures
+
+
+def _counts(structures: list[QMStructure]) -> str:
+    kinds: dict[str, int] = {}
+    for s in structures:
+        kinds[s.provenance.get("kind", "?")] = kinds.get(s.provenance.get("kind", "?"), 0) + 1
+    return ", ".join(f"{k} {v}" for k, v in kinds.items())

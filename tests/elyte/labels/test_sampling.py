@@ -1,0 +1,108 @@
+"""Sampling: conformers, dimers, clusters and normal modes give sane geometries (no clashes, intact
+molecules, the requested contact distances, harmonic Boltzmann statistics)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from elyte.io.structures import read_structure
+from elyte.labels.engines import make_backend
+from elyte.labels.esp import vdw_radius
+from elyte.labels.sampling.clusters import cluster, clusters
+from elyte.labels.sampling.dimers import dimer
+from elyte.labels.sampling.molecules import SamplingError, covalent_components, embed
+from elyte.labels.sampling.normal_modes import displaced, hessian, modes
+from elyte.labels.sampling.recipe import sample_conformers
+from elyte.labels.structure import QMStructure
+from elyte.paths import data_dir
+from elyte.units import kt_kcal
+
+BOX = data_dir() / "structures" / "lipf6_ec_dmc_4116.data.gz"
+
+
+def min_distance(positions: np.ndarray) -> float:
+    d = np.linalg.norm(positions[:, None] - positions[None], axis=-1)
+    return float(d[np.triu_indices(len(positions), 1)].min())
+
+
+@pytest.fixture(scope="module")
+def xtb():
+    pytest.importorskip("tblite")
+    return make_backend({"name": "xtb"})
+
+
+def test_relaxed_conformers_are_intact_and_distinct(xtb):
+    found = sample_conformers(xtb, {"DME": "COCCOC"}, {"n_embed": 4, "keep": 3, "steps": 100}, seed=0)["DME"]
+    assert 1 <= len(found) <= 3
+    energies = [float(xtb.compute(s, ["energy"])["energy"]) for s in found]
+    assert energies == sorted(energies) and len(set(np.round(energies, 2))) == len(energies)
+    for s in found:
+        assert len(set(covalent_components(s.numbers, s.positions))) == 1
+        assert min_distance(s.positions) > 0.9
+
+
+def test_dimer_contact_ratio_and_fragments():
+    rng = np.random.default_rng(0)
+    li, ec = embed("[Li+]", 1)[0], embed("O=C1OCCO1", 1)[0]
+    for scale in (0.6, 1.0, 1.5):
+        d = dimer(li, ec, scale, rng)
+        radii = np.array([vdw_radius(z) for z in d.numbers])
+        a, b = d.fragments == 0, d.fragments == 1
+        dist = np.linalg.norm(d.positions[a][:, None] - d.positions[b][None], axis=-1)
+        assert (dist / (radii[a][:, None] + radii[b][None])).min() == pytest.approx(scale, abs=1e-3)
+        assert d.charge == 1 and d.fragment_charges == [1, 0]
+        # the solvent is rigidly moved: its internal distances are unchanged
+        internal = lambda p: np.linalg.norm(p[:, None] - p[None], axis=-1)  # noqa: E731
+        np.testing.assert_allclose(internal(d.positions[b]), internal(ec.positions), atol=1e-9)
+
+
+def test_clusters_are_whole_molecules_with_integer_charges():
+    box = read_structure(BOX)
+    rng = np.random.default_rng(0)
+    for s in clusters(box, "Li", 2.6, 3, rng, max_molecules=6) + clusters(box, "P", 4.6, 2, rng, 6):
+        components = covalent_components(s.numbers, s.positions)
+        # each fragment is one connected molecule, and no two fragments are bonded to each other
+        for k in range(s.fragments.max() + 1):
+            assert len(set(components[s.fragments == k])) == 1
+        assert len(set(components)) == s.fragments.max() + 1
+        assert min_distance(s.positions) > 0.8
+        assert s.charge == sum(s.fragment_charges) and s.charge in (-1, 0, 1)
+        assert s.fragments.max() + 1 <= 6
+
+
+def test_cluster_needs_a_periodic_box_with_molecules():
+    box = read_structure(BOX)
+    box.pbc = False
+    with pytest.raises(SamplingError, match="periodic"):
+        cluster(box, 0, 3.0)
+    with pytest.raises(SamplingError, match="no Na"):
+        clusters(read_structure(BOX), "Na", 3.0, 1, np.random.default_rng(0))
+
+
+def test_harmonic_sampling_has_equipartition():
+    """On a synthetic Hessian the sampled harmonic energy is (K/2) kT per structure, on average."""
+    rng = np.random.default_rng(0)
+    s = QMStructure([8, 1, 1], [[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
+    a = rng.normal(size=(9, 9))
+    h = a @ a.T * 50.0 + 300.0 * np.eye(9)  # positive definite, kcal/mol/A^2: all 9 modes are vibrations
+    values, _ = modes(h, s.numbers)
+    assert len(values) == 9
+    samples = displaced(s, h, 300.0, 4000, rng)
+    x = np.array([(t.positions - s.positions).ravel() for t in samples])
+    energy = 0.5 * np.einsum("ni,ij,nj->n", x, h, x)
+    assert energy.mean() == pytest.approx(4.5 * kt_kcal(300.0), rel=0.05)
+
+
+def test_xtb_hessian_modes_of_water(xtb):
+    from elyte.labels.sampling.relax import relax
+
+    water = relax(xtb, QMStructure([8, 1, 1], [[0, 0, 0.1], [0.77, 0, -0.45], [-0.76, 0.02, -0.46]]), fmax=0.05)
+    h = hessian(xtb, water)
+    np.testing.assert_allclose(h, h.T, atol=1e-8)
+    values, _ = modes(h, water.numbers)
+    assert len(values) == 3  # three vibrations; translations and rotations are near zero and dropped
+    samples = displaced(water, h, 300.0, 5, np.random.default_rng(0))
+    for t in samples:
+        assert len(set(covalent_components(t.numbers, t.positions))) == 1
+        assert 0 < np.abs(t.positions - water.positions).max() < 0.3
