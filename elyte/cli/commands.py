@@ -15,6 +15,5 @@ def _pending(script: str):
     return entry
 
 
-mlff_simulate = _pending("mlff-simulate")
 polff_parameterize = _pending("polff-parameterize")
 polff_train = _pending("polff-train")

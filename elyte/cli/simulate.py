@@ -1,4 +1,5 @@
-"""polff-simulate / mlff-simulate: NVT or NPT MD of a structure file in OpenMM with a force field."""
+"""polff-simulate / mlff-simulate: NVT or NPT MD of a structure file in OpenMM with a force field
+(``configs/simulate.yaml`` with polff, ``configs/mlff_simulate.yaml`` with an mlff model file)."""
 
 from __future__ import annotations
 
@@ -52,8 +53,7 @@ def _plot(thermo: pd.DataFrame, path) -> None:
     plt.close(fig)
 
 
-@hydra_command("simulate")
-def main(cfg: DictConfig) -> None:
+def _main(cfg: DictConfig) -> None:
     run_dir = start_run(cfg)
     try:
         simulate(cfg, run_dir)
@@ -103,6 +103,10 @@ def simulate(cfg: DictConfig, run_dir) -> None:
         f"![thermo](thermo.png)\n\nResolved configuration: `config.yaml`. Trajectory: `md/segment_*/traj.dcd` "
         "with `topology.pdb`.\n")
     log.info("done: %.2f ns/day, outputs in %s", ns_per_day, run_dir)
+
+
+main = hydra_command("simulate")(_main)  # polff-simulate
+main_mlff = hydra_command("mlff_simulate")(_main)  # mlff-simulate
 
 
 if __name__ == "__main__":
