@@ -1,7 +1,7 @@
 """polff as a force-field backend of the property pipeline: species -> parameters -> openmm.System.
 
-Parameters come from a source (published ByteFF-Pol files today; the GNN parameterizer plugs in the
-same way) and are reordered to each species' atom order (``Species.rdkit()``: SMILES atoms, then
+Parameters come from a source (published ByteFF-Pol files, or the GNN parameterizer from SMILES alone)
+and are reordered to each species' atom order (``Species.rdkit()``: SMILES atoms, then
 hydrogens), which every box and topology uses, by matching the molecular graphs.
 """
 
@@ -13,12 +13,14 @@ from pathlib import Path
 import numpy as np
 import openmm
 
+from elyte.box import conformer
 from elyte.errors import InputError
 from elyte.formulation import Species
 from elyte.molecules import match_order
 from polff.io.byteff import read_byteff
 from polff.openmm import build_system
 from polff.parameters import MoleculeParameters
+from polff.params.ensemble import Ensemble
 
 
 class ParameterError(InputError):
@@ -53,6 +55,29 @@ class ParameterFiles:
             if abs(params.total_charge - species.charge) > 1e-3:
                 raise ParameterError(f"{species.name}: parameter charges sum to {params.total_charge:+.4f} e, the "
                                      f"SMILES {species.smiles!r} has {species.charge:+d} e")
+            self._cache[species.name] = params.permuted(atom_order(params, species))
+        return self._cache[species.name]
+
+
+class GNNParameters:
+    """Parameters predicted by the GNN parameterizer from each species' SMILES: one model file, or
+    several (an ensemble: mean parameters, spread kept in ``spread``). Zero-shot: no parameter file
+    and no experimental input; hexacoordinate centres take their geometry from the species' conformer."""
+
+    def __init__(self, model: str | Path | Sequence[str | Path]):
+        paths = [model] if isinstance(model, (str, Path)) else list(model)
+        self.ensemble = Ensemble.from_files(paths)
+        self.spread: dict[str, dict] = {}
+        self._cache: dict[str, MoleculeParameters] = {}
+
+    def __call__(self, species: Species) -> MoleculeParameters:
+        if species.name not in self._cache:
+            predicted = self.ensemble.parameterize(species.rdkit(), positions=conformer(species).positions)
+            params = predicted.mean
+            if abs(params.total_charge - species.charge) > 1e-6:
+                raise ParameterError(f"{species.name}: predicted charges sum to {params.total_charge:+.6f} e, "
+                                     f"not the SMILES charge {species.charge:+d} e")
+            self.spread[species.name] = predicted.spread
             self._cache[species.name] = params.permuted(atom_order(params, species))
         return self._cache[species.name]
 

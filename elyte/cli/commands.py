@@ -15,5 +15,4 @@ def _pending(script: str):
     return entry
 
 
-polff_parameterize = _pending("polff-parameterize")
 polff_train = _pending("polff-train")

@@ -69,3 +69,54 @@ def test_system_for_a_box_and_for_a_gas_molecule(files):
     context = openmm.Context(gas, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference"))
     context.setPositions(conformer(ec).positions * 0.1)
     assert np.isfinite(context.getState(getEnergy=True).getPotentialEnergy()._value)
+
+
+@pytest.fixture(scope="module")
+def gnn_file(tmp_path_factory):
+    from polff.params import Parameterizer, ParameterizerConfig, save_model
+
+    torch.manual_seed(0)
+    return save_model(Parameterizer(ParameterizerConfig()), tmp_path_factory.mktemp("gnn") / "gnn.pt")
+
+
+def test_gnn_parameters_from_smiles_alone(gnn_file):
+    """An (untrained) GNN model file parameterizes any species, in its SMILES atom order, with the
+    exact total charge; a box of them becomes an OpenMM system with finite energy."""
+    from polff.forcefield import GNNParameters
+
+    source = GNNParameters([gnn_file, gnn_file])
+    species = [Species.from_smiles(n, s) for n, s in [("EC", SMILES["EC"]), ("PF6", SMILES["PF6"]),
+                                                      ("Li", SMILES["Li"]), ("FEC", "O=C1OCC(F)O1")]]
+    for s in species:
+        params = source(s)
+        assert params.elements == [a.GetSymbol() for a in s.rdkit().GetAtoms()]
+        assert params.total_charge == pytest.approx(s.charge, abs=1e-9)
+    assert np.all(source.spread["EC"]["charge"] == 0.0)  # identical members: no spread
+    system = PolffForceField(source).system(species, None)
+    context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference"))
+    context.setPositions(np.concatenate([conformer(s).positions + 6.0 * k for k, s in enumerate(species)]) * 0.1)
+    assert np.isfinite(context.getState(getEnergy=True).getPotentialEnergy()._value)
+
+
+def test_parameterize_command_writes_files_that_read_back(gnn_file, tmp_path):
+    import subprocess
+    import sys
+
+    from polff.io.byteff import read_byteff
+
+    result = subprocess.run(
+        [sys.executable, "-m", "elyte.cli.parameterize", f"hydra.run.dir={tmp_path}", f"gnn={gnn_file}",
+         "molecules=[{name: FEC, smiles: 'O=C1OCC(F)O1'}, {name: PF6, smiles: 'F[P-](F)(F)(F)(F)F'}]"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ["FEC.itp", "FEC.json", "FEC_system.xml", "FEC_atoms.csv", "PF6.itp", "summary.md", "config.yaml"]:
+        assert (tmp_path / name).is_file(), name
+    pf6 = read_byteff(tmp_path / "PF6.itp")
+    assert pf6.total_charge == pytest.approx(-1.0, abs=1e-6) and pf6.n_atoms == 7
+    from elyte.openmm_plugin import load
+
+    load()  # the plugin's serialization proxy reads its polarization force
+    system = openmm.XmlSerializer.deserialize((tmp_path / "FEC_system.xml").read_text())
+    assert system.getNumParticles() == 10  # C3H3FO3
+    bad = subprocess.run([sys.executable, "-m", "elyte.cli.parameterize", f"hydra.run.dir={tmp_path / 'bad'}",
+                          f"gnn={gnn_file}", "molecules=[{name: X, smiles: 'C1CC'}]"], capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2 and "invalid SMILES" in bad.stdout + bad.stderr
