@@ -4,8 +4,9 @@ One force group per term (see GROUPS) so energies can be compared term by term. 
 HarmonicBond/HarmonicAngle/PeriodicTorsion forces; repulsion, dispersion and charge transfer use
 a CustomNonbondedForce each, with pairs whose scale is 0 excluded and pairs with another scale
 (1-4) added back by a CustomBondForce; charge-charge electrostatics use a NonbondedForce with
-exceptions. The induced dipoles need the project's plugin force (not part of this module yet):
-:func:`build_system` states that by leaving the 'polarization' group out of GROUPS.
+exceptions; the induced dipoles use the project's plugin force (:mod:`elyte.openmm_plugin`,
+``PolarizationForce``) with the charge-charge energy left to the NonbondedForce, so the two
+electrostatic terms keep their own groups.
 
 Units: OpenMM's nm, kJ/mol, ps, converted from the internal units once here.
 """
@@ -21,6 +22,7 @@ from elyte import units
 from polff.parameters import MoleculeParameters
 from polff.system import MAX_RELATION, bond_distances
 from polff.terms.dispersion import DAMPING
+from polff.terms.electrostatics import THOLE_A
 from polff.terms.repulsion import WALL_SIGMA
 from polff.terms.scaling import ScalingRules
 
@@ -28,7 +30,7 @@ NM = units.ANGSTROM_TO_NM  # A -> nm
 KJ = units.KCAL_TO_KJ  # kcal/mol -> kJ/mol
 GROUPS = {
     "bond": 0, "angle": 1, "proper": 2, "improper": 3, "repulsion": 4, "dispersion": 5,
-    "charge_transfer": 6, "electrostatics_permanent": 7,
+    "charge_transfer": 6, "electrostatics_permanent": 7, "polarization": 8,
 }
 
 _COMBINE = "R=0.5*(R1+R2)"
@@ -60,7 +62,7 @@ def _related_pairs(molecules: Sequence[MoleculeParameters], rules: ScalingRules)
     """
     scaled_relations = {
         r for r in range(1, MAX_RELATION + 1)
-        if any(getattr(rules, kind)[r] != 1.0 for kind in ("vdw", "charge", "charge_transfer"))
+        if any(getattr(rules, kind)[r] != 1.0 for kind in ("vdw", "charge", "dipole", "charge_transfer"))
     }
     pairs, offset = [], 0
     for m in molecules:
@@ -121,6 +123,23 @@ def _electrostatics(charges, related, rules: ScalingRules, periodic: bool, cutof
     return force
 
 
+def _polarization(atom_params, related, rules: ScalingRules, periodic: bool, cutoff: float, ewald_tolerance: float,
+                  tolerance: float):
+    """The plugin's PolarizationForce: induced dipoles only (the charge-charge energy is the
+    NonbondedForce's); the permanent field scaled like the charge-charge term, the dipole-dipole
+    coupling by its own rule."""
+    from elyte.openmm_plugin import polarization_force  # the compiled plugin, loaded on first use
+
+    exceptions = [(i, j, rules.charge[rel], rules.charge[rel], rules.dipole[rel]) for i, j, rel in related]
+    force = polarization_force(
+        atom_params["charge"], atom_params["alpha"] * NM**3, atom_params["pol_damping"] * NM**3, exceptions,
+        thole_a=THOLE_A, cutoff=cutoff if periodic else None, ewald_tolerance=ewald_tolerance,
+        tolerance=tolerance * NM, include_charge_charge=False,
+    )
+    force.setName("polarization")
+    return force
+
+
 def _bonded_forces(molecules: Sequence[MoleculeParameters]) -> dict[str, openmm.Force]:
     bonds, angles = openmm.HarmonicBondForce(), openmm.HarmonicAngleForce()
     torsions = {"proper": openmm.PeriodicTorsionForce(), "improper": openmm.PeriodicTorsionForce()}
@@ -144,12 +163,16 @@ def build_system(
     rules: ScalingRules | None = None,
     long_range_correction: bool = True,
     ewald_tolerance: float = 5e-5,
+    polarization_tolerance: float = 1e-8,
 ) -> openmm.System:
-    """An ``openmm.System`` for ``molecules`` (in order), without the induced dipoles.
+    """An ``openmm.System`` for ``molecules`` (in order), every term of the torch model included.
 
     ``box``: [3, 3] periodic box vectors in Angstrom (rows), or None for a cluster; ``cutoff`` in
     Angstrom (periodic only), where dispersion gets OpenMM's isotropic long-range correction when
-    ``long_range_correction`` and charges use PME with ``ewald_tolerance``. Force groups follow GROUPS.
+    ``long_range_correction``, and charges and induced dipoles use PME with ``ewald_tolerance``
+    (on the Reference platform the dipoles' reciprocal sum is the exact Ewald sum PME approximates). The induced dipoles converge until every atom's residual is below
+    ``polarization_tolerance`` (e*A), as in :class:`polff.energy.PolarizableEnergy`. Force groups
+    follow GROUPS; the polarization force is named 'polarization'.
     """
     rules = rules or ScalingRules()
     system = openmm.System()
@@ -160,7 +183,7 @@ def build_system(
     if periodic:
         system.setDefaultPeriodicBoxVectors(*(openmm.Vec3(*row) * NM for row in np.asarray(box, float)))
     atom_params = {f: np.concatenate([getattr(m, f) for m in molecules]) for f in
-                   ("eps", "lamb", "rvdw", "c6", "ct_eps", "ct_lamb", "charge")}
+                   ("eps", "lamb", "rvdw", "c6", "ct_eps", "ct_lamb", "charge", "alpha", "pol_damping")}
     related = _related_pairs(molecules, rules)
     forces: list[tuple[str, openmm.Force]] = list(_bonded_forces(molecules).items())
     for term in _PAIR_TERMS:
@@ -168,6 +191,8 @@ def build_system(
                                                           long_range_correction)]
     forces.append(("electrostatics_permanent",
                    _electrostatics(atom_params["charge"], related, rules, periodic, cutoff * NM, ewald_tolerance)))
+    forces.append(("polarization", _polarization(atom_params, related, rules, periodic, cutoff * NM, ewald_tolerance,
+                                                 polarization_tolerance)))
     for term, force in forces:
         force.setForceGroup(GROUPS[term])
         system.addForce(force)

@@ -20,8 +20,9 @@ PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   "${PIP[@]}" "${ELYTE_TORCH:-torch==2.13.0}"
 fi
-# build tools for the native code (scikit-build-core drives CMake against the installed torch)
-"${PIP[@]}" "scikit-build-core>=0.10" "cmake>=3.25" ninja
+# build tools for the native code (scikit-build-core drives CMake against the installed torch; the
+# OpenMM plugin is compiled against the installed openmm wheel and wrapped with swig)
+"${PIP[@]}" "scikit-build-core>=0.10" "cmake>=3.25" ninja "swig>=4.2" "openmm>=8.1"
 extras="dev${ELYTE_EXTRAS:+,$ELYTE_EXTRAS}"
 "${PIP[@]}" --no-build-isolation -e ".[${extras}]"
 .venv/bin/python -c 'import elyte.native as n, torch; print(f"setup: elyte ready (torch {torch.__version__}, native ops {n.load().name})")'

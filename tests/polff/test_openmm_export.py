@@ -1,6 +1,7 @@
-"""OpenMM export: each term's energy and forces equal the torch model's (Reference: 1e-8 relative,
-the difference of OpenMM's Coulomb constant from ByteFF-Pol's being 1.5e-8 relative in the charge
-term; CPU platform, which sums non-bonded terms in single precision: 1e-5 relative)."""
+"""OpenMM export: each term's energy and forces, the induced dipoles' (the plugin's
+PolarizationForce) included, equal the torch model's (Reference: 1e-8 relative, the difference of
+OpenMM's Coulomb constant from ByteFF-Pol's being 1.5e-8 relative in the charge term; CPU platform,
+which sums non-bonded terms in single precision: 1e-5 relative)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import openmm
 import pytest
 import torch
 
-from polff.energy import PolarizableEnergy
+from polff.energy import TERMS, PolarizableEnergy
 from polff.openmm import GROUPS, build_system
 
 PLATFORM_TOLERANCE = {"Reference": (1e-8, 1e-7), "CPU": (1e-5, 1e-4)}  # energy rel, force rel to max
@@ -41,6 +42,11 @@ def test_system_serializes(cluster):
     again = openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(system))
     assert again.getNumParticles() == system.getNumParticles()
     assert again.getNumForces() == system.getNumForces()
+    assert [f.getName() for f in again.getForces()] == [f.getName() for f in system.getForces()]
+
+
+def test_every_torch_term_has_a_group():
+    assert set(GROUPS) == set(TERMS)
 
 
 def test_periodic_system_uses_cutoffs(electrolyte_molecules):

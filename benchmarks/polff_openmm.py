@@ -1,0 +1,150 @@
+"""Speed of polff's OpenMM export with the plugin's induced dipoles, side by side in one run with
+stock OpenMM: AmoebaMultipoleForce (the same charges, polarizabilities and Thole damping, mutual
+induction to a matching tolerance) and a fixed-charge NonbondedForce (PME), on the published
+10,062-atom LiPF6 / EC / DMC box, CPU platform.
+
+    .venv/bin/python benchmarks/polff_openmm.py [--threads 2] [--steps 5] [--repeats 3] [--cutoff 9]
+
+Prints the median ms per MD step (Verlet, 1 fs; the systems timed round-robin) for the full export,
+its electrostatics (charges by PME plus the plugin's induced dipoles), its polarization force
+alone, the AMOEBA multipole force alone and the fixed-charge PME force alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import ase.io
+import numpy as np
+import openmm
+
+from elyte import units
+from polff.io.byteff import read_byteff
+from polff.openmm import GROUPS, build_system
+from polff.system import MAX_RELATION, bond_distances
+
+SPECIES = [("DMC", 505), ("EC", 345), ("LI", 69), ("PF6", 69)]  # the order of solvent_salt.gro
+NM = units.ANGSTROM_TO_NM
+DEBYE_PER_E_NM = 48.0320471  # AmoebaMultipoleForce's mutual tolerance is an RMS dipole change in Debye
+
+
+def load_box(folder):
+    molecules, kinds = [], {}
+    for name, count in SPECIES:
+        kinds[name] = read_byteff(folder / f"{name}.itp")
+        molecules += [kinds[name]] * count
+    atoms = ase.io.read(folder / "solvent_salt.gro")
+    return molecules, atoms.positions, np.asarray(atoms.cell)
+
+
+def only(system: openmm.System, keep) -> openmm.System:
+    """A copy of ``system`` with just the forces for which ``keep(force)`` is true."""
+    copy = openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(system))
+    for index in reversed(range(copy.getNumForces())):
+        if not keep(copy.getForce(index)):
+            copy.removeForce(index)
+    return copy
+
+
+def amoeba_system(molecules, box, cutoff, tolerance_e_nm) -> openmm.System:
+    """AmoebaMultipoleForce with the export's charges, polarizabilities and Thole damping (u^3 =
+    r^3 / sqrt(d_i d_j) is AMOEBA's (r / (f_i f_j))^3 with damping factor f = d^(1/6)), no
+    permanent dipoles or quadrupoles, mutual induction, PME."""
+    system = openmm.System()
+    system.setDefaultPeriodicBoxVectors(*(openmm.Vec3(*row) * NM for row in box))
+    force = openmm.AmoebaMultipoleForce()
+    force.setNonbondedMethod(openmm.AmoebaMultipoleForce.PME)
+    force.setCutoffDistance(cutoff * NM)
+    force.setPolarizationType(openmm.AmoebaMultipoleForce.Mutual)
+    force.setMutualInducedTargetEpsilon(tolerance_e_nm * DEBYE_PER_E_NM)
+    force.setEwaldErrorTolerance(5e-4)
+    offset = 0
+    for m in molecules:
+        dist = bond_distances(m.n_atoms, m.bonds)
+        for a in range(m.n_atoms):
+            system.addParticle(float(m.masses[a]))
+            damping = float(m.pol_damping[a] * NM**3) ** (1.0 / 6.0)
+            force.addMultipole(float(m.charge[a]), [0.0] * 3, [0.0] * 9, openmm.AmoebaMultipoleForce.NoAxisType,
+                               -1, -1, -1, 0.39, damping, float(m.alpha[a] * NM**3))
+        for a in range(m.n_atoms):
+            for order, kind in zip(range(1, MAX_RELATION), (openmm.AmoebaMultipoleForce.Covalent12,
+                                                           openmm.AmoebaMultipoleForce.Covalent13,
+                                                           openmm.AmoebaMultipoleForce.Covalent14,
+                                                           openmm.AmoebaMultipoleForce.Covalent15)):
+                partners = [offset + int(b) for b in np.nonzero(dist[a] == order)[0]]
+                force.setCovalentMap(offset + a, kind, partners)
+            force.setCovalentMap(offset + a, openmm.AmoebaMultipoleForce.PolarizationCovalent11, [offset + a])
+        offset += m.n_atoms
+    system.addForce(force)
+    return system
+
+
+def make_context(system, positions_nm, threads: int) -> openmm.Context:
+    platform = openmm.Platform.getPlatformByName("CPU")
+    context = openmm.Context(system, openmm.VerletIntegrator(0.001), platform, {"Threads": str(threads)})
+    context.setPositions(positions_nm)
+    context.setVelocitiesToTemperature(300.0)
+    context.getIntegrator().step(1)  # warm-up: neighbour lists, first solve from scratch
+    return context
+
+
+def median_ms_per_step(contexts: dict, steps: dict, repeats: int) -> dict[str, float]:
+    """Median over ``repeats`` rounds of the wall time per step, the systems timed round-robin so
+    that the machine's load hits all alike."""
+    times: dict[str, list[float]] = {name: [] for name in contexts}
+    for _ in range(repeats):
+        for name, context in contexts.items():
+            start = time.perf_counter()
+            context.getIntegrator().step(steps[name])
+            context.getState(getEnergy=True)
+            times[name].append(1000 * (time.perf_counter() - start) / steps[name])
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=5, help="MD steps per system and round")
+    parser.add_argument("--amoeba-steps", type=int, default=1, help="AMOEBA is slow: fewer steps")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds (the median is reported)")
+    parser.add_argument("--cutoff", type=float, default=9.0, help="Angstrom")
+    parser.add_argument("--tolerance", type=float, default=1e-5, help="induced dipoles, e*A (largest residual)")
+    parser.add_argument("--ewald-tolerance", type=float, default=5e-4)
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+                        / "byteff_pol_example" / "electrolyte", help="folder with solvent_salt.gro and the .itp/.json")
+    parser.add_argument("--only", nargs="*", help="run just the systems whose names contain one of these words")
+    args = parser.parse_args()
+
+    folder = args.data
+    molecules, positions, box = load_box(folder)
+    x = positions * NM
+    full = build_system(molecules, box=box, cutoff=args.cutoff, ewald_tolerance=args.ewald_tolerance,
+                        polarization_tolerance=args.tolerance)
+    group = GROUPS["polarization"]
+    cases = {
+        "polff export, all terms (plugin)": full,
+        "polff charges + induced dipoles (NonbondedForce + plugin)": only(
+            full, lambda f: f.getForceGroup() in (group, GROUPS["electrostatics_permanent"])),
+        "polff polarization force alone (plugin)": only(full, lambda f: f.getForceGroup() == group),
+        "AmoebaMultipoleForce alone (stock)": amoeba_system(molecules, box, args.cutoff, args.tolerance * NM),
+        "NonbondedForce PME fixed charges alone (stock)": only(full, lambda f: isinstance(f, openmm.NonbondedForce)),
+    }
+    contexts = {name: make_context(system, x, args.threads) for name, system in cases.items()
+                if not args.only or any(word in name for word in args.only)}
+    steps = {name: args.amoeba_steps if "Amoeba" in name else args.steps for name in contexts}
+    result = median_ms_per_step(contexts, steps, args.repeats)
+    print(f"{folder / 'solvent_salt.gro'}: {len(x)} atoms, cutoff {args.cutoff} A, Ewald tolerance "
+          f"{args.ewald_tolerance}, dipole tolerance {args.tolerance} e*A, CPU platform, {args.threads} threads, "
+          f"OpenMM {openmm.__version__}, median of {args.repeats} rounds\n")
+    fixed = next((ms for name, ms in result.items() if "fixed charges" in name), None)
+    print("| system | ms / step | / fixed-charge PME |\n|---|---|---|")
+    for name, ms in result.items():
+        ratio = f"{ms / fixed:.1f}" if fixed else "-"
+        print(f"| {name} | {ms:.1f} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()

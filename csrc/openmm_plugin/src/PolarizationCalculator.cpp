@@ -1,0 +1,487 @@
+#include "PolarizationCalculator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <string>
+
+#include "DipolePme.h"
+#include "ExplicitEwald.h"
+#include "openmm/OpenMMException.h"
+#include "openmm/reference/SimTKOpenMMRealType.h"
+
+namespace elyte {
+
+using OpenMM::OpenMMException;
+using OpenMM::Vec3;
+
+namespace {
+
+const double SQRT_PI = std::sqrt(M_PI);
+
+// minimum-image displacement in a reduced triclinic box (a along x, b in the xy plane)
+inline Vec3 minimumImage(Vec3 d, const Vec3* box) {
+    d -= box[2] * std::round(d[2] / box[2][2]);
+    d -= box[1] * std::round(d[1] / box[1][1]);
+    d -= box[0] * std::round(d[0] / box[0][0]);
+    return d;
+}
+
+// rows of the inverse-transpose of the box: fractional coordinate f_d = recip[d] . x
+void reciprocalBox(const Vec3* box, Vec3* recip, double& volume) {
+    volume = box[0].dot(box[1].cross(box[2]));
+    recip[0] = box[1].cross(box[2]) / volume;
+    recip[1] = box[2].cross(box[0]) / volume;
+    recip[2] = box[0].cross(box[1]) / volume;
+}
+
+}  // namespace
+
+PolarizationCalculator::PolarizationCalculator(const PolarizationParameters& p, const PolarizationSettings& s)
+    : settings(s) {
+    setParameters(p);
+    if (settings.periodic) {
+        // the same choice as elyte.electrostatics.ewald.EwaldParameters.from_tolerance
+        beta = std::sqrt(-std::log(2.0 * settings.ewaldTolerance)) / settings.cutoff;
+        kmax = 2.0 * beta * std::sqrt(-std::log(settings.ewaldTolerance));
+        if (settings.usePme)
+            reciprocal = std::make_unique<DipolePme>(beta, settings.ewaldTolerance);
+        else
+            reciprocal = std::make_unique<ExplicitEwald>(beta, kmax);
+    }
+}
+
+void PolarizationCalculator::setParameters(const PolarizationParameters& p) {
+    parameters = p;
+    const int n = static_cast<int>(p.charge.size());
+    partners.assign(n, {});
+    for (int k = 0; k < static_cast<int>(p.exceptions.size()); k++) {
+        auto& e = parameters.exceptions[k];
+        if (e.i > e.j) std::swap(e.i, e.j);
+        partners[e.i].emplace_back(e.j, k);
+    }
+    for (auto& list : partners) {
+        std::sort(list.begin(), list.end());
+        for (size_t a = 1; a < list.size(); a++)
+            if (list[a].first == list[a - 1].first)
+                throw OpenMMException("PolarizationForce: more than one exception for the pair " +
+                                      std::to_string(&list - &partners[0]) + ", " + std::to_string(list[a].first));
+    }
+}
+
+void PolarizationCalculator::parallel(OpenMM::ThreadPool* threads, const std::function<void(int, int)>& task) const {
+    if (threads == nullptr || threads->getNumThreads() == 1) {
+        task(0, 1);
+        return;
+    }
+    const int count = threads->getNumThreads();
+    threads->execute([&](OpenMM::ThreadPool&, int t) { task(t, count); });
+    threads->waitForThreads();
+}
+
+Parallel PolarizationCalculator::gridParallel(OpenMM::ThreadPool* threads) const {
+    return [this, threads](const std::function<void(int, int)>& task) { parallel(threads, task); };
+}
+
+PolarizationCalculator::Kernels PolarizationCalculator::kernels(double r, int i, int j, int exception,
+                                                                bool derivatives) const {
+    double cs = 1.0, fs = 1.0, ds = 1.0;
+    if (exception >= 0) {
+        const auto& e = parameters.exceptions[exception];
+        cs = e.chargeScale;
+        fs = e.fieldScale;
+        ds = e.dipoleScale;
+    }
+    const double r2 = r * r, r3 = r2 * r, r5 = r3 * r2;
+    // erfc-screened kernels: B0 = erfc(beta r)/r, B(n+1) = -(1/r) dBn/dr
+    const double gauss = beta > 0 ? 2.0 * beta / SQRT_PI * std::exp(-beta * beta * r2) : 0.0;
+    const double b0 = (beta > 0 ? std::erfc(beta * r) : 1.0) / r;
+    const double b1 = (b0 + gauss) / r2;
+    const double b2 = (3.0 * b1 + 2.0 * beta * beta * gauss) / r2;
+    // Thole damping; a non-polarizable partner (zero damping volume) leaves the pair undamped
+    const double s = std::sqrt(parameters.damping[i] * parameters.damping[j]);
+    double l3 = 1.0, l5 = 1.0, dl3 = 0.0, dl5 = 0.0;
+    const double au3 = s > 0 ? settings.tholeA * r3 / s : 0.0;
+    if (s > 0 && au3 < 50.0) {  // beyond, exp(-au3) < 2e-22: undamped to double precision
+        const double decay = std::exp(-au3);
+        l3 = 1.0 - decay;
+        l5 = 1.0 - (1.0 + au3) * decay;
+        dl3 = 3.0 * au3 / r * decay;
+        dl5 = au3 * dl3;
+    }
+    Kernels k;
+    k.a0 = b0 - (1.0 - cs) / r;
+    k.c3 = b1 - (1.0 - fs * l3) / r3;
+    k.d3 = b1 - (1.0 - ds * l3) / r3;
+    k.d5 = b2 / 3.0 - (1.0 - ds * l5) / r5;
+    if (derivatives) {
+        const double b3 = (5.0 * b2 + 4.0 * beta * beta * beta * beta * gauss) / r2;
+        k.da0 = -r * b1 + (1.0 - cs) / r2;
+        k.dc3 = -r * b2 + fs * dl3 / r3 + 3.0 * (1.0 - fs * l3) / (r3 * r);
+        k.dd3 = -r * b2 + ds * dl3 / r3 + 3.0 * (1.0 - ds * l3) / (r3 * r);
+        k.dd5 = -r * b3 / 3.0 + ds * dl5 / r5 + 5.0 * (1.0 - ds * l5) / (r5 * r);
+    }
+    return k;
+}
+
+void PolarizationCalculator::buildPairs(const std::vector<Vec3>& positions, const Vec3* box,
+                                        OpenMM::ThreadPool* threads) {
+    const int count = threads == nullptr ? 1 : threads->getNumThreads();
+    if (!settings.useCellList || !neighborsValid(positions, box, count)) {
+        neighbors.assign(count, {});
+        if (settings.periodic && settings.useCellList)
+            addPairsCells(positions, box, threads);
+        else
+            addPairsAllPairs(positions, box);
+        balanceNeighbors();
+        listPositions = positions;
+        for (int d = 0; d < 3 && settings.periodic; d++) listBox[d] = box[d];
+    }
+    finishPairs(positions, threads);
+}
+
+bool PolarizationCalculator::neighborsValid(const std::vector<Vec3>& positions, const Vec3* box, int count) const {
+    // the padded list stays valid until some atom moved half the padding (or the box changed)
+    if (static_cast<int>(neighbors.size()) != count || listPositions.size() != positions.size()) return false;
+    for (int d = 0; d < 3 && settings.periodic; d++)
+        if ((box[d] - listBox[d]).dot(box[d] - listBox[d]) != 0.0) return false;
+    const double limit = 0.25 * PADDING * PADDING;
+    for (size_t a = 0; a < positions.size(); a++) {
+        const Vec3 moved = positions[a] - listPositions[a];
+        if (moved.dot(moved) > limit) return false;
+    }
+    return true;
+}
+
+double PolarizationCalculator::listCutoff() const {
+    return settings.cutoff + (settings.useCellList ? PADDING : 0.0);
+}
+
+void PolarizationCalculator::addPairsAllPairs(const std::vector<Vec3>& positions, const Vec3* box) {
+    const int n = static_cast<int>(positions.size());
+    const double cutoff2 = listCutoff() * listCutoff();
+    for (int i = 0; i < n; i++) {
+        auto partner = partners[i].begin();
+        for (int j = i + 1; j < n; j++) {
+            while (partner != partners[i].end() && partner->first < j) ++partner;
+            const int exception = (partner != partners[i].end() && partner->first == j) ? partner->second : -1;
+            Vec3 shift;
+            if (settings.periodic) {
+                const Vec3 d = positions[j] - positions[i], v = minimumImage(d, box);
+                if (exception < 0 && v.dot(v) > cutoff2) continue;
+                shift = v - d;
+            }
+            neighbors[0].push_back({i, j, exception, shift});
+        }
+    }
+}
+
+void PolarizationCalculator::addPairsCells(const std::vector<Vec3>& positions, const Vec3* box,
+                                           OpenMM::ThreadPool* threads) {
+    const int n = static_cast<int>(positions.size());
+    Vec3 recip[3];
+    double vol;
+    reciprocalBox(box, recip, vol);
+    int cells[3];
+    for (int d = 0; d < 3; d++) {
+        const double width = 1.0 / std::sqrt(recip[d].dot(recip[d]));  // distance between the box's faces
+        cells[d] = std::max(1, static_cast<int>(width / listCutoff()));
+    }
+    if (cells[0] < 3 || cells[1] < 3 || cells[2] < 3) {
+        addPairsAllPairs(positions, box);  // too few cells for a cell list to pay off
+        return;
+    }
+    // wrap every atom into the box; the shift that wrapped it is part of each pair's image shift
+    std::vector<Vec3> wrapped(n), offset(n);
+    const int numCells = cells[0] * cells[1] * cells[2];
+    std::vector<int> cellOf(n), start(numCells + 1, 0), atoms(n);
+    for (int a = 0; a < n; a++) {
+        wrapped[a] = positions[a];
+        for (int d = 2; d >= 0; d--) wrapped[a] -= box[d] * std::floor(recip[d].dot(wrapped[a]));
+        offset[a] = wrapped[a] - positions[a];
+        int c[3];
+        for (int d = 0; d < 3; d++) {
+            const double f = recip[d].dot(wrapped[a]);
+            c[d] = std::min(cells[d] - 1, std::max(0, static_cast<int>(f * cells[d])));
+        }
+        cellOf[a] = (c[0] * cells[1] + c[1]) * cells[2] + c[2];
+        start[cellOf[a] + 1]++;
+    }
+    for (int c = 0; c < numCells; c++) start[c + 1] += start[c];
+    std::vector<int> fill(start.begin(), start.end() - 1);
+    for (int a = 0; a < n; a++) atoms[fill[cellOf[a]]++] = a;
+    const double cutoff2 = listCutoff() * listCutoff();
+    parallel(threads, [&](int t, int count) {
+        auto& out = neighbors[t];
+        for (int c = t; c < numCells; c += count) {
+            const int cx = c / (cells[1] * cells[2]), cy = (c / cells[2]) % cells[1], cz = c % cells[2];
+            for (int dx = -1; dx <= 1; dx++)
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dz = -1; dz <= 1; dz++) {
+                        const int ox = cx + dx, oy = cy + dy, oz = cz + dz;
+                        const int wx = ox < 0 ? -1 : (ox >= cells[0] ? 1 : 0), wy = oy < 0 ? -1 : (oy >= cells[1] ? 1 : 0),
+                                  wz = oz < 0 ? -1 : (oz >= cells[2] ? 1 : 0);
+                        const int other = ((ox - wx * cells[0]) * cells[1] + (oy - wy * cells[1])) * cells[2] + oz - wz * cells[2];
+                        const Vec3 image = box[0] * wx + box[1] * wy + box[2] * wz;  // the neighbour cell's image
+                        for (int p = start[c]; p < start[c + 1]; p++) {
+                            const int i = atoms[p];
+                            const Vec3 xi = wrapped[i] - image;
+                            for (int q = start[other]; q < start[other + 1]; q++) {
+                                const int j = atoms[q];
+                                if (j <= i) continue;
+                                const Vec3 v = wrapped[j] - xi;
+                                if (v.dot(v) > cutoff2) continue;
+                                const auto& list = partners[i];
+                                auto hit = std::lower_bound(list.begin(), list.end(), std::make_pair(j, -1));
+                                const int exception = (hit != list.end() && hit->first == j) ? hit->second : -1;
+                                out.push_back({i, j, exception, offset[j] - offset[i] + image});
+                            }
+                        }
+                    }
+        }
+    });
+    // scaled pairs beyond the cutoff still need their real-space correction
+    for (int k = 0; k < static_cast<int>(parameters.exceptions.size()); k++) {
+        const auto& e = parameters.exceptions[k];
+        const Vec3 d = positions[e.j] - positions[e.i], v = minimumImage(d, box);
+        if (v.dot(v) > cutoff2) neighbors[0].push_back({e.i, e.j, k, v - d});
+    }
+}
+
+void PolarizationCalculator::balanceNeighbors() {
+    if (neighbors.size() < 2) return;
+    std::vector<Neighbor> all;
+    for (auto& list : neighbors) all.insert(all.end(), list.begin(), list.end());
+    const size_t count = neighbors.size(), chunk = (all.size() + count - 1) / count;
+    for (size_t t = 0; t < count; t++) {
+        const size_t from = std::min(all.size(), t * chunk), to = std::min(all.size(), from + chunk);
+        neighbors[t].assign(all.begin() + from, all.begin() + to);
+    }
+}
+
+void PolarizationCalculator::finishPairs(const std::vector<Vec3>& positions, OpenMM::ThreadPool* threads) {
+    // the pairs within the cutoff (and every scaled pair), with their kernels at these positions
+    pairs.resize(neighbors.size());
+    slopes.resize(neighbors.size());
+    const double cutoff2 = settings.cutoff * settings.cutoff;
+    std::vector<int> overlap(neighbors.size(), -1);
+    parallel(threads, [&](int t, int) {
+        pairs[t].clear();
+        slopes[t].clear();
+        for (const Neighbor& nb : neighbors[t]) {
+            const Vec3 v = positions[nb.j] - positions[nb.i] + nb.shift;
+            const double r2 = v.dot(v);
+            if (settings.periodic && nb.exception < 0 && r2 > cutoff2) continue;
+            if (r2 == 0.0) {
+                overlap[t] = static_cast<int>(&nb - neighbors[t].data());
+                continue;
+            }
+            const double r = std::sqrt(r2);
+            const Kernels k = kernels(r, nb.i, nb.j, nb.exception, true);
+            pairs[t].push_back({nb.i, nb.j, v, k.c3, k.d3, k.d5, nb.exception});
+            slopes[t].push_back({k.dc3 / r, k.dd3 / r, k.dd5 / r});
+        }
+    });
+    for (size_t t = 0; t < overlap.size(); t++)
+        if (overlap[t] >= 0) {
+            const Neighbor& nb = neighbors[t][overlap[t]];
+            throw OpenMMException("PolarizationForce: particles " + std::to_string(nb.i) + " and " + std::to_string(nb.j) +
+                                  " are at the same position");
+        }
+}
+
+PolarizationCalculator::Field PolarizationCalculator::permanentField(OpenMM::ThreadPool* threads) {
+    const int n = static_cast<int>(parameters.charge.size());
+    const auto& q = parameters.charge;
+    std::vector<Field> partial(pairs.size(), Field(n, Vec3()));
+    parallel(threads, [&](int t, int) {
+        Field& f = partial[t];
+        for (const Pair& p : pairs[t]) {
+            f[p.i] -= p.v * (q[p.j] * p.c3);
+            f[p.j] += p.v * (q[p.i] * p.c3);
+        }
+    });
+    Field field(n, Vec3());
+    for (const Field& f : partial)
+        for (int a = 0; a < n; a++) field[a] += f[a];
+    if (reciprocal) {
+        reciprocal->potential(&q, nullptr, chargePotential, gridParallel(threads));
+        reciprocal->addDipoleDerivative(chargePotential, -2.0, field, gridParallel(threads));
+    }
+    return field;
+}
+
+PolarizationCalculator::Field PolarizationCalculator::dipoleField(const Field& mu, OpenMM::ThreadPool* threads) {
+    const int n = static_cast<int>(mu.size());
+    std::vector<Field> partial(pairs.size(), Field(n, Vec3()));
+    parallel(threads, [&](int t, int) {
+        Field& f = partial[t];
+        for (const Pair& p : pairs[t]) {
+            const Vec3 &mi = mu[p.i], &mj = mu[p.j];
+            const double three = 3.0 * p.d5;
+            f[p.i] += p.v * (three * mj.dot(p.v)) - mj * p.d3;
+            f[p.j] += p.v * (three * mi.dot(p.v)) - mi * p.d3;
+        }
+    });
+    Field field(n, Vec3());
+    for (const Field& f : partial)
+        for (int a = 0; a < n; a++) field[a] += f[a];
+    if (reciprocal) {
+        std::vector<double> phi;
+        reciprocal->potential(nullptr, &mu, phi, gridParallel(threads));
+        reciprocal->addDipoleDerivative(phi, -2.0, field, gridParallel(threads));
+        const double self = 4.0 * beta * beta * beta / (3.0 * SQRT_PI);  // of the screening Gaussians
+        for (int a = 0; a < n; a++) field[a] += mu[a] * self;
+    }
+    return field;
+}
+
+void PolarizationCalculator::solve(const Field& permanent, Field& mu, OpenMM::ThreadPool* threads) {
+    // Conjugate gradients on (I - sqrt(a) T sqrt(a)) nu = sqrt(a) E, mu = sqrt(a) nu.
+    const int n = static_cast<int>(permanent.size());
+    std::vector<double> root(n);
+    for (int a = 0; a < n; a++) root[a] = std::sqrt(parameters.polarizability[a]);
+    auto apply = [&](const Field& nu) {
+        Field scaled(n);
+        for (int a = 0; a < n; a++) scaled[a] = nu[a] * root[a];
+        Field image = dipoleField(scaled, threads);
+        for (int a = 0; a < n; a++) image[a] = nu[a] - image[a] * root[a];
+        return image;
+    };
+    auto dot = [&](const Field& x, const Field& y) {
+        double sum = 0;
+        for (int a = 0; a < n; a++) sum += x[a].dot(y[a]);
+        return sum;
+    };
+    Field nu(n);
+    const bool guess = static_cast<int>(mu.size()) == n;
+    for (int a = 0; a < n; a++) nu[a] = guess ? (root[a] > 0 ? mu[a] / root[a] : Vec3()) : permanent[a] * root[a];
+    Field residual = apply(nu);
+    for (int a = 0; a < n; a++) residual[a] = permanent[a] * root[a] - residual[a];
+    Field direction = residual;
+    double rho = dot(residual, residual);
+    bool catastrophe = false;
+    for (int iteration = 0;; iteration++) {
+        double worst = 0;
+        for (int a = 0; a < n; a++) worst = std::max(worst, root[a] * std::sqrt(residual[a].dot(residual[a])));
+        if (worst < settings.tolerance) break;
+        if (iteration == settings.maxIterations) break;
+        const Field image = apply(direction);
+        const double curvature = dot(direction, image);
+        if (curvature <= 0) {
+            catastrophe = true;
+            break;
+        }
+        const double step = rho / curvature;
+        for (int a = 0; a < n; a++) {
+            nu[a] += direction[a] * step;
+            residual[a] -= image[a] * step;
+        }
+        const double next = dot(residual, residual);
+        for (int a = 0; a < n; a++) direction[a] = residual[a] + direction[a] * (next / rho);
+        rho = next;
+    }
+    std::vector<std::pair<double, int>> residuals(n);
+    for (int a = 0; a < n; a++) residuals[a] = {root[a] * std::sqrt(residual[a].dot(residual[a])), a};
+    std::sort(residuals.rbegin(), residuals.rend());
+    if (catastrophe || residuals[0].first >= settings.tolerance) {
+        std::ostringstream message;
+        message << "PolarizationForce: the induced dipoles did not converge ("
+                << (catastrophe ? "the dipole equations are not positive definite: a polarization catastrophe"
+                                : "largest residual " + std::to_string(residuals[0].first) + " e*nm after " +
+                                      std::to_string(settings.maxIterations) + " iterations")
+                << "); worst atoms:";
+        for (int a = 0; a < std::min(n, 5); a++)
+            message << " " << residuals[a].second << " (" << residuals[a].first << " e*nm)";
+        message << ". Fix: raise setMutualInducedMaxIterations or loosen setMutualInducedTolerance (now "
+                << settings.tolerance << " e*nm); if it persists, check those atoms' polarizabilities and damping "
+                   "volumes (nm^3) and that no atoms overlap (minimize or start from a relaxed structure).";
+        throw OpenMMException(message.str());
+    }
+    mu.assign(n, Vec3());
+    for (int a = 0; a < n; a++) mu[a] = nu[a] * root[a];
+}
+
+double PolarizationCalculator::chargeChargeEnergy(OpenMM::ThreadPool* threads) {
+    const auto& q = parameters.charge;
+    std::vector<double> partial(pairs.size(), 0.0);
+    parallel(threads, [&](int t, int) {
+        for (const Pair& p : pairs[t]) partial[t] += q[p.i] * q[p.j] * kernels(std::sqrt(p.v.dot(p.v)), p.i, p.j, p.exception, false).a0;
+    });
+    double energy = 0;
+    for (double e : partial) energy += e;
+    if (reciprocal) {
+        std::vector<double> phi;
+        energy += reciprocal->potential(&q, nullptr, phi, gridParallel(threads));
+        double total = 0, squares = 0;
+        for (double c : q) {
+            total += c;
+            squares += c * c;
+        }
+        energy -= beta / SQRT_PI * squares + M_PI * total * total / (2.0 * volume * beta * beta);
+    }
+    return energy;
+}
+
+void PolarizationCalculator::addForces(const Field& mu, std::vector<Vec3>& forces, OpenMM::ThreadPool* threads) {
+    // -dE/dx at fixed dipoles, E = the pair, reciprocal and self sums that involve the dipoles (and
+    // the charge-charge ones when included). v = x_j - x_i, so dE/dx_j = dE/dv = -dE/dx_i.
+    const int n = static_cast<int>(mu.size());
+    const auto& q = parameters.charge;
+    const bool charges = settings.includeChargeCharge;
+    std::vector<Field> partial(pairs.size(), Field(n, Vec3()));
+    parallel(threads, [&](int t, int) {
+        Field& f = partial[t];
+        for (size_t index = 0; index < pairs[t].size(); index++) {
+            const Pair& p = pairs[t][index];
+            const Slopes& k = slopes[t][index];
+            const Vec3 &mi = mu[p.i], &mj = mu[p.j];
+            const double qi = q[p.i], qj = q[p.j], miv = mi.dot(p.v), mjv = mj.dot(p.v);
+            double radial = k.c3 * (qj * miv - qi * mjv) - 3.0 * k.d5 * miv * mjv + k.d3 * mi.dot(mj);
+            if (charges) {
+                const double r = std::sqrt(p.v.dot(p.v));
+                radial += qi * qj * kernels(r, p.i, p.j, p.exception, true).da0 / r;
+            }
+            const Vec3 grad = p.v * radial + (mi * qj - mj * qi) * p.c3 - (mi * mjv + mj * miv) * (3.0 * p.d5);
+            f[p.i] += grad;
+            f[p.j] -= grad;
+        }
+    });
+    for (const Field& f : partial)
+        for (int a = 0; a < n; a++) forces[a] += f[a] * ONE_4PI_EPS0;
+    if (reciprocal) {
+        // without the charge-charge energy, E(q, mu) - E(q, 0): the charges' own term is taken off
+        std::vector<double> phi;
+        reciprocal->potential(&q, &mu, phi, gridParallel(threads));
+        reciprocal->addPositionDerivative(phi, &q, &mu, -2.0 * ONE_4PI_EPS0, forces, gridParallel(threads));
+        if (!charges)
+            reciprocal->addPositionDerivative(chargePotential, &q, nullptr, 2.0 * ONE_4PI_EPS0, forces,
+                                              gridParallel(threads));
+    }
+}
+
+double PolarizationCalculator::compute(const std::vector<Vec3>& positions, const Vec3* box,
+                                       std::vector<Vec3>* forces, Field& dipoles, OpenMM::ThreadPool* threads,
+                                       bool includeEnergy) {
+    buildPairs(positions, box, threads);
+    if (reciprocal) {
+        volume = box[0].dot(box[1].cross(box[2]));
+        reciprocal->setup(positions, box, gridParallel(threads));
+    }
+    const Field permanent = permanentField(threads);
+    solve(permanent, dipoles, threads);
+    if (forces != nullptr) addForces(dipoles, *forces, threads);
+    if (!includeEnergy) return 0.0;
+    // variational polarization energy: sum |mu|^2 / 2 alpha - mu.E - 1/2 mu.T.mu
+    const Field coupled = dipoleField(dipoles, threads);
+    double energy = 0;
+    for (size_t a = 0; a < dipoles.size(); a++) {
+        const double alpha = parameters.polarizability[a];
+        if (alpha > 0) energy += dipoles[a].dot(dipoles[a]) / (2.0 * alpha);
+        energy -= dipoles[a].dot(permanent[a]) + 0.5 * dipoles[a].dot(coupled[a]);
+    }
+    if (settings.includeChargeCharge) energy += chargeChargeEnergy(threads);
+    return ONE_4PI_EPS0 * energy;
+}
+
+}  // namespace elyte

@@ -1,0 +1,15 @@
+"""The project's OpenMM plugin (``csrc/openmm_plugin``): :class:`PolarizationForce`, point charges
+plus Thole-damped induced point dipoles with per-pair scale factors, on the Reference and CPU
+platforms, with XML serialization.
+
+:func:`load` registers the plugin library with OpenMM (kernels and serialization proxy) and
+returns its SWIG module, whose ``PolarizationForce`` is an ``openmm.Force``. OpenMM units: nm,
+kJ/mol, e; polarizabilities and damping volumes in nm^3, induced dipoles in e*nm.
+"""
+
+from __future__ import annotations
+
+from elyte.openmm_plugin.forces import induced_dipoles, polarization_force
+from elyte.openmm_plugin.library import PluginMissing, available, load
+
+__all__ = ["PluginMissing", "available", "induced_dipoles", "load", "polarization_force"]

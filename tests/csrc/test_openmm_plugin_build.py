@@ -1,0 +1,40 @@
+"""The OpenMM plugin is built, registers its kernel on the Reference and CPU platforms and its XML
+proxy, and its Python module shares the openmm module's SWIG types."""
+
+from __future__ import annotations
+
+import openmm
+import pytest
+
+from elyte.openmm_plugin import available, load
+
+pytestmark = pytest.mark.skipif(not available(), reason="the elyte OpenMM plugin is not built")
+
+
+@pytest.mark.parametrize("platform", ["Reference", "CPU"])
+def test_kernel_registered(platform):
+    load()
+    assert openmm.Platform.getPlatformByName(platform).supportsKernels(["ElyteCalcPolarizationForce"])
+
+
+def test_force_is_an_openmm_force_and_serializes():
+    plugin = load()
+    force = plugin.PolarizationForce()
+    force.addParticle(0.3, 1e-3, 1e-3)
+    assert isinstance(force, openmm.Force)
+    xml = openmm.XmlSerializer.serialize(force)
+    assert 'type="ElytePolarizationForce"' in xml
+    again = openmm.XmlSerializer.deserialize(xml)
+    assert plugin.PolarizationForce.isinstance(again)
+    assert plugin.PolarizationForce.cast(again).getParticleParameters(0) == [0.3, 1e-3, 1e-3]
+
+
+def test_bad_input_raises_a_clear_error():
+    plugin = load()
+    system = openmm.System()
+    system.addParticle(1.0)
+    force = plugin.PolarizationForce()
+    force.addParticle(0.3, 1e-3, 0.0)  # polarizable without damping volume
+    system.addForce(force)
+    with pytest.raises(Exception, match="damping volume"):
+        openmm.Context(system, openmm.VerletIntegrator(1e-3), openmm.Platform.getPlatformByName("Reference"))

@@ -1,0 +1,247 @@
+"""The plugin's PolarizationForce through polff's OpenMM export: every term and the total equal the
+torch model's on the Reference and CPU platforms (clusters and a periodic box), induced dipoles
+equal torch's, forces equal finite differences, the CPU fast path (cell list, threads) equals the
+Reference oracle, XML round trips, and non-convergence raises a clear error."""
+
+from __future__ import annotations
+
+import ase.io
+import numpy as np
+import openmm
+import pytest
+import torch
+
+from elyte import units
+from elyte.openmm_plugin import available, induced_dipoles, load, polarization_force
+from polff.energy import TERMS, PolarizableEnergy
+from polff.openmm import GROUPS, build_system
+from polff.system import PolSystem
+from polff.terms.scaling import ScalingRules
+
+pytestmark = pytest.mark.skipif(not available(), reason="the elyte OpenMM plugin is not built")
+
+PLATFORMS = ["Reference", "CPU"]
+ENERGY_TOL, FORCE_TOL = 1e-5, 1e-4  # relative; forces relative to the largest torch force
+KCAL = openmm.unit.kilocalorie_per_mole
+KCAL_A = KCAL / openmm.unit.angstrom
+TORCH_EWALD_TOLERANCE = 1e-8  # converged: the reference for OpenMM's PME
+# per platform: Reference sums the Ewald series explicitly, less accurate than CPU's PME at one tolerance
+OPENMM_EWALD_TOLERANCE = {"Reference": 1e-6, "CPU": 1e-5}
+
+
+@pytest.fixture(scope="module")
+def pf6_dmc(byteff_dir, electrolyte_molecules):
+    """PF6- next to a DMC molecule, both with their geometries from the published box."""
+    atoms = ase.io.read(byteff_dir / "electrolyte" / "solvent_salt.gro")
+    dmc, pf6 = electrolyte_molecules["DMC"], electrolyte_molecules["PF6"]
+    start_pf6 = 505 * dmc.n_atoms + 345 * electrolyte_molecules["EC"].n_atoms + 69 * electrolyte_molecules["LI"].n_atoms
+    x_dmc = atoms.positions[: dmc.n_atoms]
+    x_pf6 = atoms.positions[start_pf6 : start_pf6 + pf6.n_atoms]
+    x_dmc = x_dmc - x_dmc.mean(axis=0)
+    x_pf6 = x_pf6 - x_pf6.mean(axis=0) + np.array([5.5, 0.8, -0.4])
+    return "pf6_dmc", [pf6, dmc], torch.tensor(np.concatenate([x_pf6, x_dmc]))
+
+
+def _torch_terms(molecules, positions, cell=None, rules=None):
+    model = PolarizableEnergy(PolSystem.from_molecules(molecules), rules=rules, cell=cell, cutoff=9.0,
+                              ewald_tolerance=TORCH_EWALD_TOLERANCE)
+    pos = positions.clone().requires_grad_(True)
+    energies = model(pos)
+    out = {}
+    for term in (*TERMS, "total"):
+        grad = torch.autograd.grad(energies[term], pos, retain_graph=True, allow_unused=True)[0]
+        out[term] = (float(energies[term]), np.zeros(pos.shape) if grad is None else -grad.numpy())
+    return out, model.dipoles.numpy()
+
+
+def _context(system, positions, platform):
+    context = openmm.Context(system, openmm.VerletIntegrator(1e-3), openmm.Platform.getPlatformByName(platform))
+    context.setPositions(positions.numpy() * units.ANGSTROM_TO_NM)
+    return context
+
+
+def _openmm_term(context, groups):
+    state = context.getState(getEnergy=True, getForces=True, groups=groups)
+    return state.getPotentialEnergy().value_in_unit(KCAL), state.getForces(asNumpy=True).value_in_unit(KCAL_A)
+
+
+def _compare(label, molecules, positions, platform, cell=None, rules=None):
+    reference, dipoles = _torch_terms(molecules, positions, cell, rules)
+    box = None if cell is None else cell.numpy()
+    system = build_system(molecules, box=box, cutoff=9.0, rules=rules, long_range_correction=False,
+                          ewald_tolerance=OPENMM_EWALD_TOLERANCE[platform])
+    context = _context(system, positions, platform)
+    for term, groups in [*((t, {g}) for t, g in GROUPS.items()), ("total", set(GROUPS.values()))]:
+        e_torch, f_torch = reference[term]
+        e_mm, f_mm = _openmm_term(context, groups)
+        assert e_mm == pytest.approx(e_torch, rel=ENERGY_TOL, abs=1e-6), f"{label} {platform}: {term}"
+        scale = max(np.abs(f_torch).max(), 1.0)
+        assert np.abs(f_mm - f_torch).max() <= FORCE_TOL * scale, f"{label} {platform}: {term} forces"
+    mu = induced_dipoles(context) * units.NM_TO_ANGSTROM
+    dipole_tol = 1e-6 if cell is None else 1e-4  # boxes: Ewald sums at different accuracies
+    assert np.abs(mu - dipoles).max() <= dipole_tol * np.abs(dipoles).max(), f"{label} {platform}: dipoles"
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_clusters_match_torch(cluster, platform):
+    name, molecules, positions, _ = cluster
+    _compare(name, molecules, positions, platform)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_anion_solvent_cluster_matches_torch(pf6_dmc, platform):
+    name, molecules, positions = pf6_dmc
+    _compare(name, molecules, positions, platform)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_periodic_box_matches_torch(small_box, platform):
+    molecules, positions, cell = small_box
+    _compare("small box", molecules, positions, platform, cell=cell)
+
+
+def test_other_scaling_rules_match_torch(cluster):
+    """Scaled dipole-dipole coupling and 1-5 charge scaling: any rule set is expressed by exceptions."""
+    name, molecules, positions, _ = cluster
+    rules = ScalingRules(charge=(1.0, 0.0, 0.2, 0.6, 0.9, 1.0), dipole=(1.0, 0.0, 0.3, 0.7, 1.0, 1.0))
+    _compare(name, molecules, positions, "Reference", rules=rules)
+
+
+def _plugin_energy_and_forces(force, positions, box=None, platform="Reference"):
+    system = openmm.System()
+    for _ in range(len(positions)):
+        system.addParticle(1.0)
+    if box is not None:
+        system.setDefaultPeriodicBoxVectors(*(openmm.Vec3(*row) for row in box))
+    system.addForce(force)
+    context = openmm.Context(system, openmm.VerletIntegrator(1e-3), openmm.Platform.getPlatformByName(platform))
+    context.setPositions(positions)
+    state = context.getState(getEnergy=True, getForces=True)
+    return state.getPotentialEnergy()._value, state.getForces(asNumpy=True)._value, context
+
+
+def _triclinic(cell) -> np.ndarray:
+    """The small box's cell sheared into a triclinic one (nm)."""
+    return (cell.numpy() + np.array([[0, 0, 0], [3.0, 0, 0], [-2.0, 1.5, 0]])) * units.ANGSTROM_TO_NM
+
+
+def _box_force(small_box, cutoff, ewald_tolerance=1e-6, **kwargs):
+    molecules, positions, cell = small_box
+    system = build_system(molecules, box=cell.numpy(), cutoff=cutoff)
+    plugin = load()
+    force = next(plugin.PolarizationForce.cast(f) for f in system.getForces() if plugin.PolarizationForce.isinstance(f))
+    charges, alphas, damping, exceptions = [], [], [], []
+    for i in range(force.getNumParticles()):
+        q, a, d = force.getParticleParameters(i)
+        charges.append(q), alphas.append(a), damping.append(d)
+    for k in range(force.getNumExceptions()):
+        exceptions.append(force.getExceptionParameters(k))
+    return polarization_force(charges, alphas, damping, exceptions, cutoff=cutoff * units.ANGSTROM_TO_NM,
+                              ewald_tolerance=ewald_tolerance, tolerance=1e-11, **kwargs)
+
+
+def test_cpu_cell_list_equals_reference_in_a_triclinic_box(small_box):
+    """Cutoff 6.0 A (+0.8 A padding) in the sheared 21 A box (20.7 A between faces): three cells a side, so
+    the CPU platform uses its cell list."""
+    _, positions, cell = small_box
+    box = _triclinic(cell)
+    x = positions.numpy() * units.ANGSTROM_TO_NM
+    e_ref, f_ref, _ = _plugin_energy_and_forces(_box_force(small_box, 6.0, method="ewald"), x, box, "Reference")
+    e_cpu, f_cpu, context = _plugin_energy_and_forces(_box_force(small_box, 6.0, method="ewald"), x, box, "CPU")
+    assert e_cpu == pytest.approx(e_ref, rel=1e-10)
+    assert np.abs(f_cpu - f_ref).max() <= 1e-8 * np.abs(f_ref).max()
+    # atoms moved less than half the list's padding: the CPU platform reuses its neighbour list
+    moved = x + np.random.default_rng(0).uniform(-0.01, 0.01, x.shape)
+    context.setPositions(moved)
+    e_reused = context.getState(getEnergy=True).getPotentialEnergy()._value
+    e_fresh = _plugin_energy_and_forces(_box_force(small_box, 6.0, method="ewald"), moved, box, "Reference")[0]
+    assert e_reused == pytest.approx(e_fresh, rel=1e-10)
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+def test_forces_equal_finite_differences(small_box, periodic):
+    """CPU platform: PME (a coarse grid) in a triclinic box, and 60 atoms without cutoff; the
+    charge-charge energy included, so that every kernel's derivative is exercised."""
+    _, positions, cell = small_box
+    force = _box_force(small_box, 6.0, ewald_tolerance=1e-4, include_charge_charge=True)
+    x, box = positions.numpy() * units.ANGSTROM_TO_NM, _triclinic(cell)
+    if not periodic:
+        x, box = x[:60], None
+        force = polarization_force(*zip(*(force.getParticleParameters(i) for i in range(60))), tolerance=1e-12)
+    _, forces, context = _plugin_energy_and_forces(force, x, box, "CPU")
+    h = 1e-6
+    for atom, axis in [(0, 0), (17, 1), (len(x) - 1, 2)]:
+        energies = []
+        for sign in (1, -1):
+            moved = x.copy()
+            moved[atom, axis] += sign * h
+            context.setPositions(moved)
+            energies.append(context.getState(getEnergy=True).getPotentialEnergy()._value)
+        assert -(energies[0] - energies[1]) / (2 * h) == pytest.approx(forces[atom, axis], rel=1e-5, abs=1e-3)
+
+
+def test_xml_round_trip(cluster):
+    _, molecules, positions, _ = cluster
+    system = build_system(molecules)
+    again = openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(system))
+    plugin = load()
+    original = [plugin.PolarizationForce.cast(f) for f in system.getForces() if plugin.PolarizationForce.isinstance(f)]
+    copied = [plugin.PolarizationForce.cast(f) for f in again.getForces() if plugin.PolarizationForce.isinstance(f)]
+    assert len(original) == len(copied) == 1
+    a, b = original[0], copied[0]
+    assert b.getName() == "polarization" and b.getForceGroup() == GROUPS["polarization"]
+    assert [a.getParticleParameters(i) for i in range(a.getNumParticles())] == \
+        [b.getParticleParameters(i) for i in range(b.getNumParticles())]
+    assert [a.getExceptionParameters(k) for k in range(a.getNumExceptions())] == \
+        [b.getExceptionParameters(k) for k in range(b.getNumExceptions())]
+    for getter in ("getTholeA", "getNonbondedMethod", "getMutualInducedTolerance", "getMutualInducedMaxIterations",
+                   "getIncludeChargeChargeEnergy", "getCutoffDistance", "getEwaldErrorTolerance"):
+        assert getattr(a, getter)() == getattr(b, getter)()
+    e = [_openmm_term(_context(s, positions, "Reference"), {GROUPS["polarization"]})[0] for s in (system, again)]
+    assert e[0] == pytest.approx(e[1], rel=1e-12)
+
+
+def test_update_parameters_in_context(cluster):
+    _, molecules, positions, _ = cluster
+    system = build_system(molecules)
+    context = _context(system, positions, "CPU")
+    plugin = load()
+    force = next(plugin.PolarizationForce.cast(f) for f in system.getForces() if plugin.PolarizationForce.isinstance(f))
+    q, alpha, damping = force.getParticleParameters(0)
+    force.setParticleParameters(0, q + 0.2, 1.5 * alpha, damping)
+    force.updateParametersInContext(context)
+    updated = _openmm_term(context, {GROUPS["polarization"]})[0]
+    fresh = _openmm_term(_context(system, positions, "CPU"), {GROUPS["polarization"]})[0]
+    assert updated == pytest.approx(fresh, rel=1e-9)
+
+
+def test_non_convergence_names_atoms_and_fix(cluster):
+    _, molecules, positions, _ = cluster
+    system = build_system(molecules)
+    plugin = load()
+    force = next(plugin.PolarizationForce.cast(f) for f in system.getForces() if plugin.PolarizationForce.isinstance(f))
+    force.setMutualInducedMaxIterations(2)
+    force.setMutualInducedTolerance(1e-14)
+    with pytest.raises(Exception, match=r"did not converge.*worst atoms: \d+.*setMutualInducedMaxIterations"):
+        _context(system, positions, "Reference").getState(getEnergy=True)
+
+
+def test_polarization_catastrophe_is_reported():
+    force = polarization_force([1.0, -1.0], [0.5, 0.5], [1e-6, 1e-6])  # huge polarizabilities, no damping
+    with pytest.raises(Exception, match="polarization catastrophe"):
+        _plugin_energy_and_forces(force, np.array([[0.0, 0, 0], [0.15, 0, 0]]))
+
+
+@pytest.mark.parametrize("include_charge_charge", [False, True])
+def test_cpu_pme_equals_reference_ewald(small_box, include_charge_charge):
+    """PME (CPU, tolerance 1e-5) against the converged Ewald sum it approximates (Reference), triclinic box."""
+    _, positions, cell = small_box
+    box = _triclinic(cell)
+    x = positions.numpy() * units.ANGSTROM_TO_NM
+    results = []
+    for platform, tolerance in (("Reference", 1e-9), ("CPU", 1e-5)):
+        force = _box_force(small_box, 6.0, ewald_tolerance=tolerance, include_charge_charge=include_charge_charge)
+        results.append(_plugin_energy_and_forces(force, x, box, platform)[:2])
+    (e_ref, f_ref), (e_pme, f_pme) = results
+    assert e_pme == pytest.approx(e_ref, rel=1e-5)
+    assert np.abs(f_pme - f_ref).max() <= 3e-4 * np.abs(f_ref).max()  # PME's force error at 1e-5: ~1.5e-4
