@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from ase.data import covalent_radii
 from rdkit import Chem
+from rdkit.Chem import rdDetermineBonds
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -72,6 +73,48 @@ def connectivity(elements: Sequence[str], bonds: np.ndarray) -> Chem.Mol:
     mol = mol.GetMol()
     mol.UpdatePropertyCache(strict=False)
     return mol
+
+
+def skeleton(mol: Chem.Mol) -> Chem.Mol:
+    """``mol`` as its constitution only: single bonds, no formal charges, aromaticity or chirality."""
+    out = Chem.RWMol(mol)
+    for bond in out.GetBonds():
+        bond.SetBondType(Chem.BondType.SINGLE)
+        bond.SetIsAromatic(False)
+    for atom in out.GetAtoms():
+        atom.SetFormalCharge(0)
+        atom.SetIsAromatic(False)
+        atom.SetNoImplicit(True)
+        atom.SetNumExplicitHs(0)
+        atom.SetChiralTag(Chem.ChiralType.CHI_UNSPECIFIED)
+    out.UpdatePropertyCache(strict=False)
+    return out.GetMol()
+
+
+def symmetry_classes(mol: Chem.Mol) -> np.ndarray:
+    """Symmetry-equivalence classes that hold across resonance structures: atoms ranked on the
+    skeleton (bond orders and formal charges erased; explicit hydrogens keep protonation sites apart),
+    so both O of a carboxylate, all O of nitrate and all F of PF6- fall into one class."""
+    ranks = Chem.CanonicalRankAtoms(skeleton(mol), breakTies=False, includeChirality=False)
+    _, classes = np.unique(np.asarray(ranks), return_inverse=True)
+    return classes.astype(np.int64)
+
+
+def perceive_bonds(numbers: np.ndarray, positions: np.ndarray) -> Chem.Mol:
+    """Atoms at ``positions`` (A) joined by single bonds wherever RDKit's covalent-radius test finds
+    them (a molecule or cluster without a box)."""
+    mol = Chem.RWMol()
+    for z in numbers:
+        atom = Chem.Atom(int(z))
+        atom.SetNoImplicit(True)
+        mol.AddAtom(atom)
+    conformer = Chem.Conformer(len(numbers))
+    for i, p in enumerate(np.asarray(positions, float)):
+        conformer.SetAtomPosition(i, p.tolist())
+    mol.AddConformer(conformer)
+    rdDetermineBonds.DetermineConnectivity(mol)
+    mol.UpdatePropertyCache(strict=False)
+    return mol.GetMol()
 
 
 def species_graph(species: Species) -> Chem.Mol:

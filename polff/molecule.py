@@ -12,6 +12,7 @@ import numpy as np
 from rdkit import Chem, RDLogger
 from rdkit.Chem import AllChem
 
+from elyte.molecules import symmetry_classes
 from polff.system import MAX_RELATION, bond_distances
 
 # Elements the force field covers (organic electrolyte solvents, salts and common ions).
@@ -104,24 +105,6 @@ def from_pdb(path: str | Path, smiles: str, name: str | None = None) -> Molecule
     except ValueError as err:
         raise MoleculeError(f"{path}: its connectivity does not match the SMILES {smiles!r} ({err})") from err
     return from_rdkit(mol, name or Path(path).stem)
-
-
-def symmetry_classes(mol: Chem.Mol) -> np.ndarray:
-    """Symmetry-equivalence classes that hold across resonance structures: atoms are ranked on the
-    graph with bond orders and formal charges erased (explicit hydrogens keep protonation sites
-    apart), so both O of a carboxylate, all O of nitrate and all F of PF6- fall into one class."""
-    skeleton = Chem.RWMol(mol)
-    for bond in skeleton.GetBonds():
-        bond.SetBondType(Chem.BondType.SINGLE)
-        bond.SetIsAromatic(False)
-    for atom in skeleton.GetAtoms():
-        atom.SetFormalCharge(0)
-        atom.SetIsAromatic(False)
-        atom.SetNoImplicit(True)
-        atom.SetChiralTag(Chem.ChiralType.CHI_UNSPECIFIED)
-    ranks = Chem.CanonicalRankAtoms(skeleton, breakTies=False, includeChirality=False)
-    _, classes = np.unique(np.asarray(ranks), return_inverse=True)
-    return classes
 
 
 def from_rdkit(mol: Chem.Mol, name: str) -> Molecule:

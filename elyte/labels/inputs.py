@@ -19,7 +19,7 @@ from rdkit.Chem import Descriptors
 from elyte.labels.sampling.molecules import SamplingError, embed
 from elyte.labels.store import LabelStore, Record
 from elyte.labels.structure import QMStructure
-from elyte.labels.symmetry import classes_from_mol
+from elyte.molecules import symmetry_classes
 
 
 def _read_sdf(path: Path) -> list[QMStructure]:
@@ -30,7 +30,7 @@ def _read_sdf(path: Path) -> list[QMStructure]:
         out.append(QMStructure(
             numbers=[a.GetAtomicNum() for a in mol.GetAtoms()], positions=mol.GetConformer().GetPositions(),
             charge=Chem.GetFormalCharge(mol), multiplicity=Descriptors.NumRadicalElectrons(mol) + 1,
-            symmetry=classes_from_mol(mol),
+            symmetry=symmetry_classes(mol),
             provenance={"kind": "file", "source": str(path), "frame": k, "name": mol.GetProp("_Name") or path.stem}))
     return out
 

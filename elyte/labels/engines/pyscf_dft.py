@@ -9,6 +9,8 @@ grid, finite-field polarizability, dftd4 properties; ghost atoms (counterpoise) 
 
 from __future__ import annotations
 
+import importlib.util
+
 from collections.abc import Collection
 
 import numpy as np
@@ -34,9 +36,8 @@ def gpu_available() -> bool:
     """True when gpu4pyscf imports and a CUDA device is visible."""
     try:
         import cupy
-        import gpu4pyscf  # noqa: F401
 
-        return cupy.cuda.runtime.getDeviceCount() > 0
+        return importlib.util.find_spec("gpu4pyscf") is not None and cupy.cuda.runtime.getDeviceCount() > 0
     except Exception:  # not installed, or no driver / device
         return False
 

@@ -7,7 +7,7 @@ from rdkit import Chem, RDLogger
 from rdkit.Chem import AllChem, Descriptors
 
 from elyte.labels.structure import QMStructure
-from elyte.labels.symmetry import classes_from_mol
+from elyte.molecules import symmetry_classes
 
 
 class SamplingError(ValueError):
@@ -28,7 +28,7 @@ def embed(smiles: str, n: int, seed: int = 0) -> list[QMStructure]:
     charge = Chem.GetFormalCharge(mol)
     multiplicity = Descriptors.NumRadicalElectrons(mol) + 1
     numbers = np.array([a.GetAtomicNum() for a in mol.GetAtoms()])
-    symmetry = classes_from_mol(mol)
+    symmetry = symmetry_classes(mol)
     base = {"smiles": smiles}
     if mol.GetNumAtoms() == 1:
         return [QMStructure(numbers, np.zeros((1, 3)), charge, multiplicity, symmetry=symmetry, provenance=base)]
