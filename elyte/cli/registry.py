@@ -24,7 +24,7 @@ COMMANDS: dict[str, Command] = {
         Command("mlff-train", "train the equivariant ML force field on QM labels", "elyte.cli.mlff_train:main"),
         Command("mlff-simulate", "run OpenMM MD (NVT/NPT) of a structure file with a trained ML force field", "elyte.cli.simulate:main_mlff"),
         Command("polff-parameterize", "polarizable force-field parameters for molecules from SMILES (GNN model file)", "elyte.cli.parameterize:main"),
-        Command("polff-train", "train the GNN parameterizer of the polarizable force field", None, 5),
+        Command("polff-train", "train the GNN parameterizer of the polarizable force field", "elyte.cli.polff_train:main"),
         Command("polff-simulate", "run OpenMM MD (NVT/NPT) of a structure file with the polarizable force field", "elyte.cli.simulate:main"),
     ]
 }
