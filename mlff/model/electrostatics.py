@@ -10,10 +10,15 @@ negligible beyond the cutoff (the configuration checks it). Energies in kcal/mol
 
 from __future__ import annotations
 
-import torch
+import math
 
-from elyte.electrostatics.ewald import EwaldParameters, reciprocal_sum, self_and_background
+import torch
+from torch.utils.checkpoint import checkpoint
+
+from elyte.electrostatics.ewald import EwaldParameters, reciprocal_vectors, self_and_background
 from elyte.units import COULOMB_KCAL_ANGSTROM
+
+K_CHUNK = 2048  # reciprocal vectors per block: N x K_CHUNK phases live at a time (33 MB at N = 4,116, float32)
 
 
 def cluster_pairs(n_atoms: list[int], periodic: list[bool], device: torch.device) -> torch.Tensor:
@@ -52,9 +57,36 @@ def ewald_energy(
     kernel = (torch.erf(r / (2.0 * sigma)) - torch.erf(ewald.beta * r)) / r
     real = q.new_zeros(n_structures).index_add_(0, batch[i], 0.5 * q[i] * q[j] * kernel) * mask
     rest = [
-        reciprocal_sum(q[ptr[b]:ptr[b + 1]], positions[ptr[b]:ptr[b + 1]], cell[b], ewald)
+        chunked_reciprocal_sum(q[ptr[b]:ptr[b + 1]], positions[ptr[b]:ptr[b + 1]], cell[b], ewald)
         + self_and_background(q[ptr[b]:ptr[b + 1]], cell[b], ewald.beta)
         if periodic[b] else q.new_zeros(())
         for b in range(n_structures)
     ]
     return COULOMB_KCAL_ANGSTROM * (real + torch.stack(rest))
+
+
+def chunked_reciprocal_sum(
+    q: torch.Tensor, positions: torch.Tensor, cell: torch.Tensor, ewald: EwaldParameters, k_chunk: int = K_CHUNK
+) -> torch.Tensor:
+    """The reciprocal-space energy (e^2/A) of :func:`elyte.electrostatics.ewald.reciprocal_sum` for
+    charges q [N] (e), summed over blocks of ``k_chunk`` k-vectors. With gradients on, each block is
+    checkpointed, so memory is O(N k_chunk + K) instead of the O(N K) phase arrays autograd would keep."""
+    volume = torch.linalg.det(cell).abs()
+    k = reciprocal_vectors(cell, ewald.kmax)
+    total = q.new_zeros(())
+    for start in range(0, k.shape[0], k_chunk):
+        block = k[start:start + k_chunk]
+        if torch.is_grad_enabled():
+            total = total + checkpoint(_reciprocal_block, q, positions, block, ewald.beta, use_reentrant=False)
+        else:
+            total = total + _reciprocal_block(q, positions, block, ewald.beta)
+    # the sum over half the k-vectors is doubled: 2 * (2 pi / V) sum_{k>0}
+    return 4.0 * math.pi / volume * total
+
+
+def _reciprocal_block(q: torch.Tensor, positions: torch.Tensor, k: torch.Tensor, beta: float) -> torch.Tensor:
+    """sum_k exp(-k^2 / 4 beta^2) / k^2 |sum_i q_i exp(i k.x_i)|^2 over the k-vectors given [K, 3]."""
+    k2 = (k * k).sum(dim=1)
+    phase = positions @ k.T
+    structure = (q @ torch.cos(phase)) ** 2 + (q @ torch.sin(phase)) ** 2
+    return (torch.exp(-k2 / (4.0 * beta**2)) / k2 * structure).sum()

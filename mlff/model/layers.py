@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 EPS = 1e-8  # inside square roots of squared norms: keeps gradients finite at zero features
+EDGE_CHUNK = 16384  # edges per block: bounds the per-edge temporaries (a few tens of MB at F = 64)
 
 
 def symmetric_traceless(m: torch.Tensor) -> torch.Tensor:
@@ -27,39 +29,74 @@ def symmetric_traceless(m: torch.Tensor) -> torch.Tensor:
 class Interaction(nn.Module):
     """Messages m_i = sum_j phi_k(r_ij) w_k(s_j) B_k(u_ij, v_j, t_j) over the equivariant bilinear
     forms B_k of each output rank; phi_k is linear in the enveloped radial basis (no bias: messages
-    vanish smoothly at the cutoff)."""
+    vanish smoothly at the cutoff).
 
-    def __init__(self, features: int, n_radial: int, lmax: int, avg_num_neighbors: float):
+    The channel maps w_k act per atom before the gather; the edges are processed in blocks of
+    ``edge_chunk`` that are each gathered, contracted with u and summed into the receivers at once,
+    so no [E, 3, 3, F] tensor lives longer than one block. With gradients on, each block is
+    checkpointed (recomputed in the backward pass), so autograd keeps O(N F + E) memory, not O(E F).
+    """
+
+    def __init__(self, features: int, n_radial: int, lmax: int, avg_num_neighbors: float,
+                 edge_chunk: int = EDGE_CHUNK):
         super().__init__()
-        self.features, self.lmax, self.norm = features, lmax, 1.0 / avg_num_neighbors
-        n_forms = 4 if lmax == 1 else 9
-        self.radial = nn.Linear(n_radial, n_forms * features, bias=False)
-        self.scalar = nn.Sequential(nn.Linear(features, features), nn.SiLU(), nn.Linear(features, n_forms * features))
+        self.features, self.lmax, self.norm, self.edge_chunk = features, lmax, 1.0 / avg_num_neighbors, edge_chunk
+        self.n_forms = 4 if lmax == 1 else 9
+        self.radial = nn.Linear(n_radial, self.n_forms * features, bias=False)
+        self.scalar = nn.Sequential(nn.Linear(features, features), nn.SiLU(),
+                                    nn.Linear(features, self.n_forms * features))
 
     def forward(
         self, s: torch.Tensor, v: torch.Tensor, t: torch.Tensor | None, edge_index: torch.Tensor,
         u: torch.Tensor, radial: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        n, f = s.shape
+        parts = [self.scalar(s), v.reshape(n, 3 * f)] + ([t.reshape(n, 9 * f)] if t is not None else [])
+        nodes = torch.cat(parts, dim=1)
+        n_edges = edge_index.shape[1]
+        chunked = not torch.compiler.is_compiling() and n_edges > self.edge_chunk
+        if not chunked:
+            summed = self._block(nodes, edge_index, u, radial)
+        else:
+            summed = None
+            for start in range(0, n_edges, self.edge_chunk):
+                block = slice(start, start + self.edge_chunk)
+                args = (nodes, edge_index[:, block], u[block], radial[block])
+                part = checkpoint(self._block, *args, use_reentrant=False) if torch.is_grad_enabled() \
+                    else self._block(*args)
+                summed = part if summed is None else summed + part
+        summed = summed * self.norm
+        ds, dv = summed[:, :f], summed[:, f:4 * f].reshape(n, 3, f)
+        dt = symmetric_traceless(summed[:, 4 * f:].reshape(n, 3, 3, f)) if t is not None else None
+        return ds, dv, dt
+
+    def _block(self, nodes: torch.Tensor, edge_index: torch.Tensor, u: torch.Tensor, radial: torch.Tensor
+               ) -> torch.Tensor:
+        """Sum over the edges given of the messages [N, (1 + 3 (+ 9)) F] (before normalization)."""
+        f, k = self.features, self.n_forms
         i, j = edge_index[0], edge_index[1]
-        c = (self.radial(radial) * self.scalar(s)[j]).split(self.features, dim=1)
-        vj = v[j]
-        v_u = (vj * u[:, :, None]).sum(dim=1)
-        ds = c[0] + c[1] * v_u
-        dv = c[2][:, None, :] * u[:, :, None] + c[3][:, None, :] * vj
-        dt = None
-        if t is not None:
-            tj = t[j]
-            t_u = torch.einsum("eabf,eb->eaf", tj, u)
-            ds = ds + c[4] * (t_u * u[:, :, None]).sum(dim=1)
-            dv = dv + c[5][:, None, :] * t_u
+        gathered = nodes.index_select(0, j)
+        e = gathered.shape[0]
+        # split / unbind (not slicing): their backward concatenates instead of zero-filling full copies
+        pieces = gathered.split([k * f, 3 * f, 9 * f] if self.lmax == 2 else [k * f, 3 * f], dim=1)
+        c = (self.radial(radial) * pieces[0]).view(e, k, f).unbind(dim=1)
+        vj = pieces[1].view(e, 3, f)
+        uu = u[:, :, None]
+        ds = c[0] + c[1] * (vj * uu).sum(dim=1)
+        dv = c[2][:, None] * uu + c[3][:, None] * vj
+        messages = [ds, dv.reshape(e, 3 * f)]
+        if self.lmax == 2:
+            tj = pieces[2].view(e, 3, 3, f)
+            t_u = (tj * u[:, None, :, None]).sum(dim=2)
+            messages[0] = ds + c[4] * (t_u * uu).sum(dim=1)
+            messages[1] = (dv + c[5][:, None] * t_u).reshape(e, 3 * f)
             # c6 (u u - I/3) + c8 st(v_j u) = st(w u) with w = c6 u + c8 v_j; the symmetric traceless
             # projection st is linear, so it is applied once per atom after the sum over edges
-            w = c[6][:, None, :] * u[:, :, None] + c[8][:, None, :] * vj
-            edge = w[:, :, None, :] * u[:, None, :, None] + c[7][:, None, None, :] * tj
-            dt = symmetric_traceless(torch.zeros_like(t).index_add_(0, i, edge)) * self.norm
-        ds = torch.zeros_like(s).index_add_(0, i, ds) * self.norm
-        dv = torch.zeros_like(v).index_add_(0, i, dv) * self.norm
-        return ds, dv, dt
+            w = c[6][:, None] * uu + c[8][:, None] * vj
+            dt = w[:, :, None, :] * u[:, None, :, None] + c[7][:, None, None] * tj
+            messages.append(dt.reshape(e, 9 * f))
+        out = torch.cat(messages, dim=1)
+        return out.new_zeros(nodes.shape[0], out.shape[1]).index_add_(0, i, out)
 
 
 class Update(nn.Module):

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from elyte.electrostatics.ewald import EwaldParameters
+from elyte.electrostatics.ewald import EwaldParameters, reciprocal_sum
 from elyte.neighbors import full_list, neighbor_list
 from elyte.units import COULOMB_KCAL_ANGSTROM
 from mlff.model.build import build_model
 from mlff.model.charges import equilibrate
-from mlff.model.electrostatics import cluster_energy, cluster_pairs, ewald_energy
+from mlff.model.electrostatics import chunked_reciprocal_sum, cluster_energy, cluster_pairs, ewald_energy
 from tests.mlff.random_structures import SMALL, batch_of, cluster
 
 MADELUNG_NACL = 1.747565
@@ -105,3 +105,27 @@ def test_equilibration_matches_constrained_minimum():
         solution = np.linalg.solve(kkt, np.concatenate([-chi[members], [totals[b]]]))
         np.testing.assert_allclose(q[members], solution[:n], atol=1e-12)
         assert q[members].sum() == pytest.approx(float(totals[b]), abs=1e-14)
+
+
+@pytest.mark.parametrize("k_chunk", [7, 100000])
+def test_chunked_reciprocal_sum_matches_reference(k_chunk):
+    """The blocked, checkpointed reciprocal sum equals the shared one-shot sum in value, first and
+    second derivatives (charges and positions), for blocks smaller than and larger than K."""
+    rng = np.random.default_rng(3)
+    cell = torch.tensor([[9.5, 0.0, 0.0], [1.2, 9.6, 0.0], [-0.8, 0.9, 9.8]], dtype=torch.float64)
+    positions = torch.tensor(rng.random((9, 3)), dtype=torch.float64) @ cell
+    q = torch.tensor(rng.normal(size=9), dtype=torch.float64)
+    ewald_parameters = EwaldParameters.from_tolerance(4.5, 1e-6)
+
+    def derivatives(function):
+        x, charges = positions.clone().requires_grad_(True), q.clone().requires_grad_(True)
+        energy = function(charges, x, cell, ewald_parameters)
+        gx, gq = torch.autograd.grad(energy, (x, charges), create_graph=True)
+        (hx,) = torch.autograd.grad((gx * gx).sum() + gq.sum(), x)
+        return energy.detach(), gx.detach(), gq.detach(), hx
+
+    reference = derivatives(reciprocal_sum)
+    chunked = derivatives(lambda *a: chunked_reciprocal_sum(*a, k_chunk=k_chunk))
+    assert float(reference[0]) != 0.0
+    for got, want in zip(chunked, reference):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
