@@ -167,6 +167,16 @@ class LabelStore:
         for group in self.file.get("labels", {}).values():
             yield self._read(group)
 
+    def keys(self) -> list[str]:
+        """Keys of the labelled records, for reading them one at a time with :meth:`read`."""
+        return list(self.file["labels"].keys()) if "labels" in self.file else []
+
+    def read(self, key: str) -> Record:
+        """One labelled record by key (internal units)."""
+        if f"labels/{key}" not in self.file:
+            raise KeyError(f"{self.path}: no labelled record {key!r}")
+        return self._read(self.file["labels"][key])
+
     @staticmethod
     def _write_structure(group: h5py.Group, record: Record) -> None:
         group.create_dataset("numbers", data=record.numbers)

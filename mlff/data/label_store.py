@@ -75,7 +75,7 @@ class LabelStoreDataset(Dataset):
         self.index: list[tuple[int, str]] = []
         for shard, path in enumerate(self.paths):
             with LabelStore(path, "r") as store:
-                keys = list(store.file["labels"].keys()) if "labels" in store.file else []
+                keys = store.keys()
             self.index.extend((shard, key) for key in keys)
         self._stores: dict[int, LabelStore] = {}
         self._pid = os.getpid()
@@ -93,8 +93,7 @@ class LabelStoreDataset(Dataset):
     def __getitem__(self, item: int) -> Structure:
         shard, key = self.index[item]
         store = self._store(shard)
-        # the store has no public read-by-key; its group reader applies the unit conversion
-        record = store._read(store.file["labels"][key])
+        record = store.read(key)
         return record_to_structure(record, self.charges_scheme, f"{self.paths[shard]}:{key}")
 
     def __iter__(self) -> Iterator[Structure]:

@@ -133,3 +133,15 @@ def test_response_units_must_be_internal(tmp_path):
         f.attrs["units"] = json.dumps({**units, "polarizability": "bohr^3"})
     with pytest.raises(LabelStoreError, match="polarizability"):
         LabelStore(path, "r")
+
+
+def test_records_are_read_one_at_a_time_by_key(tmp_path):
+    source = Record(numbers=[1, 1], positions=[[0, 0, 0], [0.74, 0, 0]], method="m", labels={"energy": np.array(-1.0)})
+    with LabelStore(tmp_path / "one.h5") as store:
+        store.add(source)
+        (key,) = store.keys()
+        again = store.read(key)
+        assert again.key() == source.key()
+        np.testing.assert_array_equal(again.positions, source.positions)
+        with pytest.raises(KeyError, match="no labelled record"):
+            store.read("missing")
