@@ -8,11 +8,12 @@ Python sources stay in the checkout), so it is looked up in the distribution's f
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import os
 from pathlib import Path
 
 import torch
+
+from elyte.paths import compiled_copies
 
 LIBRARY_NAME = "libelyte_torch_ops.so"
 
@@ -25,14 +26,7 @@ def _candidates() -> list[Path]:
     found = []
     if os.environ.get("ELYTE_NATIVE_LIB"):
         found.append(Path(os.environ["ELYTE_NATIVE_LIB"]))
-    found.append(Path(__file__).parent / "_lib" / LIBRARY_NAME)
-    try:
-        for f in importlib.metadata.distribution("elyte").files or []:
-            if f.name == LIBRARY_NAME:
-                found.append(Path(f.locate()))
-    except importlib.metadata.PackageNotFoundError:
-        pass
-    return found
+    return found + compiled_copies(LIBRARY_NAME)
 
 
 @functools.cache

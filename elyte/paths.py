@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -19,3 +20,16 @@ def config_dir() -> Path:
 def data_dir() -> Path:
     """Small shipped data: default models, reference tables, test structures (``data/``)."""
     return _CHECKOUT / "data"
+
+
+def compiled_copies(file_name: str) -> list[Path]:
+    """Where a compiled library built by the package may be: ``elyte/_lib`` beside the sources, then
+    every copy the installed distribution lists (an editable install puts it in site-packages)."""
+    found = [PACKAGE_DIR / "_lib" / file_name]
+    try:
+        for f in importlib.metadata.distribution("elyte").files or []:
+            if f.name == file_name:
+                found.append(Path(f.locate()))
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return found

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import importlib.machinery
-import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -17,6 +16,8 @@ from pathlib import Path
 from types import ModuleType
 
 import openmm
+
+from elyte.paths import compiled_copies
 
 LIBRARY_NAME = "libelyte_openmm.so"
 MODULE_NAME = "elyte_polarization"
@@ -30,14 +31,7 @@ def _candidate_dirs() -> list[Path]:
     found = []
     if os.environ.get("ELYTE_OPENMM_PLUGIN_DIR"):
         found.append(Path(os.environ["ELYTE_OPENMM_PLUGIN_DIR"]))
-    found.append(Path(__file__).parents[1] / "_lib")
-    try:
-        for f in importlib.metadata.distribution("elyte").files or []:
-            if f.name == LIBRARY_NAME:
-                found.append(Path(f.locate()).parent)
-    except importlib.metadata.PackageNotFoundError:
-        pass
-    return found
+    return found + [path.parent for path in compiled_copies(LIBRARY_NAME)]
 
 
 def _find() -> tuple[Path, Path, Path]:
