@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import csv
 import logging
-import sys
 
 import openmm
 from omegaconf import DictConfig, OmegaConf
 
-from elyte.cli.app import hydra_command
-from elyte.errors import InputError
+from elyte.cli.app import exit_on_failure, hydra_command
 from elyte.formulation import Species
 from elyte.runs import start_run
 from polff.forcefield import GNNParameters, PolffForceField
@@ -33,7 +31,7 @@ def _atoms_table(path, params, spread: dict) -> None:
 def main(cfg: DictConfig) -> None:
     run_dir = start_run(cfg)
     model = OmegaConf.to_container(cfg.gnn) if OmegaConf.is_list(cfg.gnn) else str(cfg.gnn)
-    try:
+    with exit_on_failure(log):
         source = GNNParameters(model)
         forcefield = PolffForceField(source)
         lines = ["# polff-parameterize", "", "| molecule | SMILES | atoms | charge (e) | files |", "|---|---|---|---|---|"]
@@ -50,9 +48,6 @@ def main(cfg: DictConfig) -> None:
                          f"{itp.name}, {json_path.name}, {system_xml.name}, {name}_atoms.csv |")
             log.info("%s: %d atoms, %d bonds, %d angles, %d proper and %d improper rows", name, params.n_atoms,
                      len(params.bonds), len(params.angles), len(params.propers.k), len(params.impropers.k))
-    except InputError as err:
-        log.error("%s", err)
-        sys.exit(2)
     (run_dir / "summary.md").write_text("\n".join(lines) + "\n")
     log.info("parameters written to %s", run_dir)
 

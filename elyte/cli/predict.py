@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from elyte.cli.app import hydra_command
-from elyte.errors import InputError
+from elyte.cli.app import exit_on_failure, hydra_command
 from elyte.formulation import from_config
-from elyte.md.stage import MDError
 from elyte.pipeline.predict import predict
 from elyte.pipeline.protocol import Protocol
 from elyte.runs import start_run
@@ -22,18 +19,12 @@ log = logging.getLogger("elyte.predict")
 @hydra_command("predict")
 def main(cfg: DictConfig) -> None:
     run_dir = start_run(cfg)
-    try:
+    with exit_on_failure(log):
         formulation = from_config(OmegaConf.to_container(cfg.formulation, resolve=True))
         protocol = Protocol.from_config(OmegaConf.to_container(cfg.protocol, resolve=True))
         forcefield = hydra.utils.instantiate(cfg.forcefield)
         results = predict(formulation, forcefield, protocol, run_dir, int(cfg.seed), float(cfg.density_scale),
                           str(cfg.platform), cfg.threads)
-    except InputError as err:
-        log.error("%s", err)
-        sys.exit(2)
-    except MDError as err:
-        log.error("%s", err)
-        sys.exit(1)
     for result in results:
         for p in result.properties:
             log.info("%.2f K  %-22s %s", result.temperature, p.name, p.estimate)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 
 import hydra
 import matplotlib
@@ -17,12 +16,11 @@ import pandas as pd  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
 from elyte import units  # noqa: E402
-from elyte.cli.app import hydra_command  # noqa: E402
-from elyte.errors import InputError  # noqa: E402
+from elyte.cli.app import exit_on_failure, hydra_command  # noqa: E402
 from elyte.formulation import Species  # noqa: E402
 from elyte.io.structures import read_structure  # noqa: E402
 from elyte.md.platform import select  # noqa: E402
-from elyte.md.stage import MDError, Stage, StartState, run_stage  # noqa: E402
+from elyte.md.stage import Stage, StartState, run_stage  # noqa: E402
 from elyte.md.topology import build_topology  # noqa: E402
 from elyte.molecules import assign_species  # noqa: E402
 from elyte.runs import start_run  # noqa: E402
@@ -55,14 +53,8 @@ def _plot(thermo: pd.DataFrame, path) -> None:
 
 def _main(cfg: DictConfig) -> None:
     run_dir = start_run(cfg)
-    try:
+    with exit_on_failure(log):
         simulate(cfg, run_dir)
-    except InputError as err:
-        log.error("%s", err)
-        sys.exit(2)
-    except MDError as err:
-        log.error("%s", err)
-        sys.exit(1)
 
 
 def simulate(cfg: DictConfig, run_dir) -> None:

@@ -28,7 +28,7 @@ import openmm.app as app
 import openmm.unit as u
 
 from elyte import units
-from elyte.errors import InputError
+from elyte.errors import InputError, MDError
 from elyte.md.integrators import cosine_langevin, langevin
 from elyte.progress import enabled as progress_enabled
 from tqdm.auto import tqdm
@@ -37,10 +37,6 @@ log = logging.getLogger(__name__)
 KINDS = ("minimize", "nvt", "npt", "nemd")
 THERMO_COLUMNS = ("step", "time_ps", "potential_kcal_mol", "kinetic_kcal_mol", "temperature_K", "volume_A3",
                   "density_g_cm3", "box_a_A", "box_b_A", "box_c_A")
-
-
-class MDError(RuntimeError):
-    """An MD stage that cannot go on (blow-up, NaN): names the stage, the step and the last checkpoint."""
 
 
 @dataclass

@@ -10,7 +10,8 @@ import openmm.app as app
 import pandas as pd
 import pytest
 
-from elyte.md.stage import MDError, Stage, StartState, run_stage
+from elyte.errors import MDError
+from elyte.md.stage import Stage, StartState, run_stage
 
 N_SIDE = 5  # 125 argon-like atoms
 
