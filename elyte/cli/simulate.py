@@ -81,7 +81,7 @@ def simulate(cfg: DictConfig, run_dir) -> None:
     for stage in _stages(cfg):
         result = run_stage(stage, system, topology, start, platform, properties, run_dir / stage.name, int(cfg.seed))
         start = result.final
-    thermo = pd.concat([pd.read_csv(p / "thermo.csv") for p in result.segments], ignore_index=True)
+    thermo = result.thermo()
     thermo.to_csv(run_dir / "thermo.csv", index=False)
     _plot(thermo, run_dir / "thermo.png")
     ns_per_day = result.steps_per_second * float(cfg.timestep) * 86400e-6

@@ -26,6 +26,7 @@ import numpy as np
 import openmm
 import openmm.app as app
 import openmm.unit as u
+import pandas as pd
 
 from elyte import units
 from elyte.errors import InputError, MDError
@@ -101,6 +102,10 @@ class StageResult:
     wall_seconds: float
     steps_per_second: float
     segments: list[Path] = field(default_factory=list)
+
+    def thermo(self) -> pd.DataFrame:
+        """Every thermo row of the stage (THERMO_COLUMNS), segments in order."""
+        return pd.concat([pd.read_csv(p / "thermo.csv") for p in self.segments], ignore_index=True)
 
 
 def _system_for(stage: Stage, system: openmm.System) -> openmm.System:
@@ -323,7 +328,8 @@ def _run_dynamics(runner: _Runner) -> None:
               dynamic_ncols=True) as bar:
         for k in range(done, n_segments):
             steps = min(segment, s.steps - k * segment)
-            runner.start_segment(k, state)
+            if k > 0:  # segment 0 runs in the context built with the stage (same seed), not a second one
+                runner.start_segment(k, state)
             runner.run_segment(k, steps, bar)
             state = runner.state()
             runner.save_checkpoint(k + 1, state)

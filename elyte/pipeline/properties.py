@@ -30,11 +30,6 @@ from elyte.pipeline.report import PropertyResult, line_plot
 from elyte.pipeline.simulate import GasRun, LiquidRun
 
 
-def thermo(result: StageResult) -> pd.DataFrame:
-    """All thermo rows of a stage, segments concatenated."""
-    return pd.concat([pd.read_csv(p / "thermo.csv") for p in result.segments], ignore_index=True)
-
-
 def equilibrated(series: np.ndarray) -> np.ndarray:
     """The part of a series after the detected equilibration time (Chodera's method)."""
     return series[detect_equilibration(series).t0:]
@@ -43,12 +38,12 @@ def equilibrated(series: np.ndarray) -> np.ndarray:
 def density_result(run: LiquidRun, plot_dir: Path) -> tuple[PropertyResult, str]:
     """Mean NPT-production density; plots the density over both NPT stages."""
     mass = float(run.masses.sum())
-    production = thermo(run.stages["npt_production"])
+    production = run.stages["npt_production"].thermo()
     estimate = density(equilibrated(production.volume_A3.to_numpy()), mass)
     series = []
     for name in ("npt_equilibration", "npt_production"):
         if name in run.stages:
-            t = thermo(run.stages[name])
+            t = run.stages[name].thermo()
             series.append((name, t.time_ps.tolist(), density_series(t.volume_A3.to_numpy(), mass).tolist()))
     offset = series[0][1][-1] if len(series) == 2 else 0.0
     if len(series) == 2:  # production continues after equilibration on the time axis
@@ -60,8 +55,8 @@ def density_result(run: LiquidRun, plot_dir: Path) -> tuple[PropertyResult, str]
 
 def hvap_result(run: LiquidRun, gas: GasRun) -> PropertyResult:
     """Heat of vaporization of a neat liquid (kJ/mol): gas molecule vs liquid box, + RT."""
-    liquid = equilibrated(thermo(run.stages["npt_production"]).potential_kcal_mol.to_numpy())
-    gas_energy = thermo(gas.stages["gas_production"]).potential_kcal_mol.to_numpy()
+    liquid = equilibrated(run.stages["npt_production"].thermo().potential_kcal_mol.to_numpy())
+    gas_energy = gas.stages["gas_production"].thermo().potential_kcal_mol.to_numpy()
     estimate = heat_of_vaporization(liquid, len(run.molecules), gas_energy, run.temperature)
     kj = Estimate(estimate.value * units.KCAL_TO_KJ, estimate.error * units.KCAL_TO_KJ, "kJ/mol")
     return PropertyResult("hvap_kJ_mol", kj, "E_gas - E_liquid/N + RT")

@@ -16,7 +16,6 @@ from typing import Protocol as TypingProtocol
 import ase.io
 import numpy as np
 import openmm
-import pandas as pd
 
 from elyte.box import build_box, conformer
 from elyte.formulation import Composition, Species
@@ -85,8 +84,7 @@ def at_volume(start: StartState, molecules: list[Species], volume: float) -> Sta
 
 def production_volume(result: StageResult, discard_fraction: float = 0.0) -> float:
     """Mean box volume (A^3) of an NPT stage's thermo rows."""
-    thermo = pd.concat([pd.read_csv(p / "thermo.csv") for p in result.segments], ignore_index=True)
-    volumes = thermo.volume_A3.to_numpy()
+    volumes = result.thermo().volume_A3.to_numpy()
     return float(volumes[int(discard_fraction * len(volumes)):].mean())
 
 

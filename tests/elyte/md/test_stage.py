@@ -48,7 +48,7 @@ def _run(stage, fluid, directory):
 
 
 def _thermo(result):
-    return pd.concat([pd.read_csv(p / "thermo.csv") for p in result.segments], ignore_index=True)
+    return result.thermo()
 
 
 def test_nvt_holds_the_temperature_and_writes_a_trajectory(fluid, tmp_path):
