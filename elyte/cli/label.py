@@ -45,7 +45,8 @@ def gather(cfg: DictConfig) -> list[QMStructure]:
     for path in cfg.files:
         structures += read_file(to_absolute_path(str(path)))
     for path in cfg.stores:
-        structures += read_store(to_absolute_path(str(path)), include_failed=bool(cfg.include_failed))
+        structures += read_store(to_absolute_path(str(path)), include_failed=bool(cfg.include_failed),
+                                 kinds=list(cfg.kinds) if cfg.kinds else None)
     if cfg.smiles:
         structures += from_smiles(OmegaConf.to_container(cfg.smiles))
     if cfg.recipe:

@@ -8,7 +8,7 @@ A label store gives back every structure it holds (labelled ones; failures too w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import ase.io
@@ -68,10 +68,14 @@ def structure_from_record(record: Record) -> QMStructure:
         provenance={**{k: v for k, v in provenance.items() if k != "seconds"}, "relabelled_from": record.method})
 
 
-def read_store(path: str | Path, include_failed: bool = False) -> list[QMStructure]:
-    """The structures of a label store (``.h5`` or ``.h5.gz``), with their labels' provenance."""
+def read_store(path: str | Path, include_failed: bool = False,
+               kinds: Collection[str] | None = None) -> list[QMStructure]:
+    """The structures of a label store (``.h5`` or ``.h5.gz``), with their labels' provenance; with
+    ``kinds``, only records whose provenance ``kind`` is one of them (e.g. ``["conformer"]``)."""
     with LabelStore(path, "r") as store:
         records = list(store) + (list(store.failed_records()) if include_failed else [])
+    if kinds is not None:
+        records = [r for r in records if r.provenance.get("kind") in set(kinds)]
     return [structure_from_record(r) for r in records]
 
 

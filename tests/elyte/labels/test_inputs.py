@@ -41,3 +41,14 @@ def test_smiles_and_errors(tmp_path):
         from_smiles({"bad": "C1CC"})
     with pytest.raises(SamplingError, match="does not exist"):
         read_file(tmp_path / "missing.xyz")
+
+
+@pytest.mark.parametrize(("backend", "name"), [("xtb", "xtb"), ("dft", "pyscf")])
+def test_label_config_chooses_its_backend_with_backend_equals(backend, name):
+    from hydra import compose, initialize_config_dir
+
+    from elyte.paths import config_dir
+
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(config_name="label", overrides=[f"backend={backend}", "kinds=[conformer]"])
+    assert cfg.backend.name == name and list(cfg.kinds) == ["conformer"]

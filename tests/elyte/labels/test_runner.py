@@ -82,6 +82,8 @@ def test_a_store_is_relabelled_at_another_level_with_its_fragments(tmp_path):
     for s in again:
         assert s.fragments is not None and s.fragment_charges == [0, 0]
         assert s.provenance["relabelled_from"] == "gfn2-xtb"
+    assert len(read_store(tmp_path / "gfn2.h5", kinds=["dimer"])) == 2
+    assert read_store(tmp_path / "gfn2.h5", kinds=["conformer"]) == []
     summary = run(again, {"name": "xtb", "method": "GFN1-xTB"}, REQUESTS, tmp_path / "gfn1.h5")
     assert summary.labelled == {"dimer": 2}
     with LabelStore(tmp_path / "gfn1.h5", "r") as store:
