@@ -65,8 +65,8 @@ class GNNParameters:
     and no experimental input; hexacoordinate centres take their geometry from the species' conformer."""
 
     def __init__(self, model: str | Path | Sequence[str | Path]):
-        paths = [model] if isinstance(model, (str, Path)) else list(model)
-        self.ensemble = Ensemble.from_files(paths)
+        """``model``: a model file, a list of them, or a directory of them (an ensemble)."""
+        self.ensemble = Ensemble.from_files(model)
         self.spread: dict[str, dict] = {}
         self._cache: dict[str, MoleculeParameters] = {}
 

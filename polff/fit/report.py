@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from rdkit import Chem
 
 from polff.fit.losses import ClusterItem, MoleculeItem, conformer_energies, interaction_energy, split_outputs
 from polff.params.graph import GraphBatch
@@ -18,6 +19,32 @@ from polff.params.model import Parameterizer
 from polff.terms.electrostatics import PolarizationError
 
 ATOM_ERRORS = {"charge": "charge_rmse_e", "alpha": "alpha_rmse_A3", "c6": "c6_rmse_kcal_mol_A6"}
+MAE_WINDOW = 20.0  # kcal/mol: the interaction MAE is also reported for |E_int,QM| below this (issue 5 target)
+
+
+def cluster_kind(smiles: list[str]) -> str:
+    """'ion pair' (two or more charged fragments), 'ion-molecule' (one) or 'neutral'."""
+    charged = sum(Chem.GetFormalCharge(Chem.MolFromSmiles(s)) != 0 for s in smiles)
+    return "ion pair" if charged >= 2 else "ion-molecule" if charged == 1 else "neutral"
+
+
+def interaction_errors(clusters: list[dict]) -> dict[str, dict]:
+    """Interaction-energy errors (kcal/mol) per cluster kind and over all: count, RMSE and MAE over
+    every cluster with stable dipoles, and MAE over those with |E_int,QM| < ``MAE_WINDOW``."""
+    groups = {"all": clusters} | {kind: [c for c in clusters if c["kind"] == kind]
+                                  for kind in sorted({c["kind"] for c in clusters})}
+    out = {}
+    for kind, rows in groups.items():
+        errors = np.array([r["error_kcal_mol"] for r in rows], dtype=float)
+        qm = np.array([r["qm_kcal_mol"] for r in rows], dtype=float)
+        ok = np.isfinite(errors)
+        window = ok & (np.abs(qm) < MAE_WINDOW)
+        out[kind] = {"count": len(rows), "without_stable_dipoles": int((~ok).sum()),
+                     "rmse_kcal_mol": float(np.sqrt(np.mean(errors[ok] ** 2))) if ok.any() else None,
+                     "mae_kcal_mol": float(np.mean(np.abs(errors[ok]))) if ok.any() else None,
+                     "count_within_window": int(window.sum()),
+                     "mae_within_window_kcal_mol": float(np.mean(np.abs(errors[window]))) if window.any() else None}
+    return out
 
 
 def write_metrics(history: list[dict[str, float]], path: str | Path) -> Path:
@@ -100,7 +127,8 @@ def validation_rows(model: Parameterizer, molecules: list[MoleculeItem]) -> list
 
 
 def cluster_rows(model: Parameterizer, clusters: list[ClusterItem]) -> list[dict]:
-    """Per held-out dimer or cluster: QM and model interaction energies (kcal/mol)."""
+    """Per held-out dimer or cluster: its kind (``cluster_kind``), QM and model interaction energies
+    (kcal/mol)."""
     if not clusters:
         return []
     graphs = {}
@@ -116,7 +144,8 @@ def cluster_rows(model: Parameterizer, clusters: list[ClusterItem]) -> list[dict
                 predicted = float(interaction_energy(item, [per[s] for s in item.smiles]))
             except PolarizationError:  # reported as NaN: the model has no stable dipoles here
                 predicted = math.nan
-            rows.append({"cluster": item.key, "qm_kcal_mol": float(item.interaction_energy),
+            rows.append({"cluster": item.key, "kind": cluster_kind(item.smiles),
+                         "qm_kcal_mol": float(item.interaction_energy),
                          "model_kcal_mol": predicted, "error_kcal_mol": predicted - float(item.interaction_energy)})
     return rows
 
@@ -124,7 +153,8 @@ def cluster_rows(model: Parameterizer, clusters: list[ClusterItem]) -> list[dict
 def write_validation(rows: list[dict], directory: str | Path, clusters: list[dict] | None = None) -> dict:
     """``validation.csv`` (one row per held-out molecule), ``validation_clusters.csv`` (one row per
     held-out dimer or cluster, when there are any) and ``validation.json`` (rows and the mean of
-    each error over the molecules that have it, plus the interaction-energy RMSE)."""
+    each error over the molecules that have it, plus the interaction-energy errors per cluster kind,
+    ``interaction_errors``)."""
     directory = Path(directory)
     columns = ["molecule", "smiles", "conformers", "energy_rmse_kcal_mol", "force_rmse_kcal_mol_A",
                *ATOM_ERRORS.values()]
@@ -143,11 +173,11 @@ def write_validation(rows: list[dict], directory: str | Path, clusters: list[dic
             writer = csv.DictWriter(handle, list(clusters[0]))
             writer.writeheader()
             writer.writerows(clusters)
-        errors = np.array([c["error_kcal_mol"] for c in clusters])
-        finite = errors[np.isfinite(errors)]
+        errors = interaction_errors(clusters)
         summary |= {"held_out_clusters": len(clusters),
-                    "clusters_without_stable_dipoles": int((~np.isfinite(errors)).sum()),
-                    "interaction_rmse_kcal_mol": float(np.sqrt(np.mean(finite**2))) if len(finite) else None,
+                    "clusters_without_stable_dipoles": errors["all"]["without_stable_dipoles"],
+                    "interaction_rmse_kcal_mol": errors["all"]["rmse_kcal_mol"],
+                    "interaction_errors": errors,
                     "clusters": [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in c.items()}
                                  for c in clusters]}
     (directory / "validation.json").write_text(json.dumps(summary, indent=2))

@@ -5,10 +5,10 @@
 the differentiable path for training), ``files`` (save/load), ``ensemble`` (mean and spread).
 """
 
-from polff.params.ensemble import Ensemble, EnsembleParameters
+from polff.params.ensemble import Ensemble, EnsembleParameters, default_model_dir, model_files
 from polff.params.files import ModelFileError, load_model, save_model
 from polff.params.model import Parameterizer, ParameterizerConfig
 from polff.params.parameterize import differentiable_system, make_batch, parameterize, parameterize_batch
 
-__all__ = ["Ensemble", "EnsembleParameters", "ModelFileError", "load_model", "save_model", "Parameterizer",
+__all__ = ["Ensemble", "EnsembleParameters", "default_model_dir", "model_files", "ModelFileError", "load_model", "save_model", "Parameterizer",
            "ParameterizerConfig", "differentiable_system", "make_batch", "parameterize", "parameterize_batch"]

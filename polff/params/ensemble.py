@@ -3,6 +3,7 @@ per term (a cheap uncertainty estimate for screening molecules far from the trai
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,12 +11,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from elyte.paths import data_dir
 from polff.molecule import Molecule
 from polff.parameters import MoleculeParameters
 from polff.params.files import load_model
 from polff.params.model import Parameterizer
 from polff.params.parameterize import make_batch, to_parameters
 
+log = logging.getLogger(__name__)
+
+# (limit, relative?): ensemble spreads above these mark a molecule as unlike the training data.
+DOMAIN_LIMITS = {"charge": (0.05, False), "alpha": (0.15, True), "c6": (0.25, True)}
 SPREAD_FIELDS = ("charge", "alpha", "pol_damping", "eps", "lamb", "rvdw", "c6", "ct_eps", "ct_lamb",
                  "bond_k", "bond_length", "angle_k", "angle_theta", "proper_k", "improper_k")
 
@@ -29,6 +35,40 @@ class EnsembleParameters:
     mean: MoleculeParameters
     spread: dict[str, np.ndarray]
 
+    def out_of_domain(self) -> list[str]:
+        """Reasons to doubt these parameters: atoms where the members disagree by more than
+        ``DOMAIN_LIMITS`` (charge spread in e; polarizability and C6 spread relative to the mean), as
+        they do on molecules unlike the training data. Empty for a single model."""
+        reasons = []
+        for field, (limit, relative) in DOMAIN_LIMITS.items():
+            values = self.spread[field] / np.maximum(np.abs(getattr(self.mean, field)), 1e-12) if relative \
+                else self.spread[field]
+            if len(values) and values.max() > limit:
+                atom = int(values.argmax())
+                reasons.append(f"{field} spread {values.max():.3g}{' (relative)' if relative else ''} on atom {atom} "
+                               f"({self.mean.elements[atom]}) exceeds {limit}")
+        return reasons
+
+
+def default_model_dir() -> Path:
+    """The shipped GNN parameterizer ensemble (``data/models/polff_gnn_v1``, one file per member)."""
+    return data_dir() / "models" / "polff_gnn_v1"
+
+
+def model_files(paths: str | Path | Sequence[str | Path]) -> list[Path]:
+    """Model files named by ``paths``: files as given, each directory expanded to its ``*.pt`` files."""
+    out: list[Path] = []
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        path = Path(path)
+        if path.is_dir():
+            members = sorted(path.glob("*.pt"))
+            if not members:
+                raise FileNotFoundError(f"{path} holds no *.pt model files")
+            out += members
+        else:
+            out.append(path)
+    return out
+
 
 class Ensemble:
     """Mean and spread of the parameters predicted by ``models`` (at least one)."""
@@ -39,8 +79,9 @@ class Ensemble:
         self.models = list(models)
 
     @classmethod
-    def from_files(cls, paths: Sequence[str | Path]) -> Ensemble:
-        return cls([load_model(p) for p in paths])
+    def from_files(cls, paths: str | Path | Sequence[str | Path]) -> Ensemble:
+        """Members from model files; a directory stands for every ``*.pt`` file in it (sorted)."""
+        return cls([load_model(p) for p in model_files(paths)])
 
     def parameterize_batch(self, molecules: Sequence[str | Molecule],
                            positions: Sequence[np.ndarray | None] | None = None) -> list[EnsembleParameters]:
@@ -62,8 +103,13 @@ class Ensemble:
         kinds = {"bond_k": "bonds", "bond_length": "bonds", "angle_k": "angles", "angle_theta": "angles",
                  "proper_k": "propers", "improper_k": "impropers"}
         split = {f: torch.split(spread[f], counts[kinds.get(f, "atoms")]) for f in SPREAD_FIELDS}
-        return [EnsembleParameters(params, {f: split[f][m].numpy() for f in SPREAD_FIELDS})
-                for m, params in enumerate(to_parameters(batch, mean))]
+        out = [EnsembleParameters(params, {f: split[f][m].numpy() for f in SPREAD_FIELDS})
+               for m, params in enumerate(to_parameters(batch, mean))]
+        for item in out:
+            if reasons := item.out_of_domain():
+                log.warning("%s may be outside the parameterizer's training domain (%s); check its parameters "
+                            "against QM before trusting predictions", item.mean.name, "; ".join(reasons))
+        return out
 
     def parameterize(self, molecule: str | Molecule, positions: np.ndarray | None = None) -> EnsembleParameters:
         return self.parameterize_batch([molecule], [positions])[0]

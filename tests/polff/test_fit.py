@@ -494,3 +494,23 @@ def test_training_on_xtb_labels_uses_every_term_they_provide(tmp_path):
     assert trainer.loss.terms == set(weights) - {"charge"}
     trainer.fit()
     assert {"train_alpha", "train_c6", "train_bonded", "train_interaction"} <= set(trainer.history[-1])
+
+
+def test_interaction_errors_per_kind_with_the_mae_window():
+    from polff.fit.report import cluster_kind, interaction_errors
+
+    assert cluster_kind(["[Li+]", "F[P-](F)(F)(F)(F)F"]) == "ion pair"
+    assert cluster_kind(["[Li+]", "O=C1OCCO1"]) == "ion-molecule"
+    assert cluster_kind(["O", "CO"]) == "neutral"
+    rows = [{"kind": "neutral", "qm_kcal_mol": -5.0, "error_kcal_mol": 1.0},
+            {"kind": "neutral", "qm_kcal_mol": -8.0, "error_kcal_mol": -3.0},
+            {"kind": "ion pair", "qm_kcal_mol": -120.0, "error_kcal_mol": 6.0},
+            {"kind": "ion pair", "qm_kcal_mol": -15.0, "error_kcal_mol": float("nan")}]
+    errors = interaction_errors(rows)
+    assert errors["neutral"]["mae_kcal_mol"] == pytest.approx(2.0)
+    assert errors["neutral"]["rmse_kcal_mol"] == pytest.approx(np.sqrt(5.0))
+    assert errors["ion pair"]["without_stable_dipoles"] == 1
+    assert errors["ion pair"]["mae_kcal_mol"] == pytest.approx(6.0)
+    assert errors["ion pair"]["mae_within_window_kcal_mol"] is None  # the only stable one is at -120
+    assert errors["all"]["count"] == 4 and errors["all"]["count_within_window"] == 2
+    assert errors["all"]["mae_within_window_kcal_mol"] == pytest.approx(2.0)

@@ -4,6 +4,7 @@ invariance, bounds, gradients through the energy, model files, ensembles, bad in
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 import ase.io
@@ -341,6 +342,20 @@ def test_ensemble_mean_and_spread(model):
     assert result.spread["proper_k"].shape == (len(result.mean.propers.k) // 4, 4)
     assert (result.spread["bond_k"] > 0).all()
     assert result.mean.total_charge == pytest.approx(0.0, abs=1e-12)
+
+
+def test_ensemble_disagreement_flags_a_molecule_outside_the_training_domain(model, caplog):
+    twin = make_model()
+    twin.load_state_dict(model.state_dict())
+    with caplog.at_level(logging.WARNING, logger="polff.params.ensemble"):
+        agreed = Ensemble([model, twin]).parameterize(SMILES["EC"])
+    assert agreed.out_of_domain() == [] and "training domain" not in caplog.text
+    # members that disagree (untrained, other seeds: larger spreads than DOMAIN_LIMITS)
+    with caplog.at_level(logging.WARNING, logger="polff.params.ensemble"):
+        result = Ensemble([make_model(seed=s, output_init_scale=3.0) for s in range(3)]).parameterize(SMILES["EC"])
+    reasons = result.out_of_domain()
+    assert reasons and "outside the parameterizer's training domain" in caplog.text
+    assert any(r.startswith("charge spread") for r in reasons)
 
 
 def test_octahedral_centre_takes_its_geometry_from_a_conformer(model, tmp_path, all_params):
