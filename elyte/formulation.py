@@ -198,6 +198,7 @@ def compose(f: Formulation) -> Composition:
 
 
 _FORMULATION_KEYS = {"name", "solvents", "salts", "ratio_basis", "size", "size_unit", "temperatures", "pressure_bar"}
+_INTERPOLATION_KEYS = {"liquid"}  # only feed interpolations of other keys (configs/formulation/neat.yaml)
 
 
 def _species(entry: dict, where: str) -> Species:
@@ -210,7 +211,7 @@ def _species(entry: dict, where: str) -> Species:
 def from_config(cfg) -> Formulation:
     """A Formulation from a mapping such as ``configs/formulation/*.yaml`` (Hydra / OmegaConf or dict)."""
     cfg = dict(cfg)
-    unknown = set(cfg) - _FORMULATION_KEYS
+    unknown = set(cfg) - _FORMULATION_KEYS - _INTERPOLATION_KEYS
     if unknown:
         raise FormulationError(f"unknown formulation keys {sorted(unknown)}; allowed: {sorted(_FORMULATION_KEYS)}")
     name = str(cfg.get("name", "formulation"))

@@ -12,9 +12,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from elyte.errors import InputError, MDError
 from elyte.paths import config_dir, data_dir
+from elyte.pipeline.reference import smiles_of
 
 # ${data:path} -> absolute path of a file shipped under data/
 OmegaConf.register_new_resolver("data", lambda rel: str(data_dir() / rel), replace=True)
+# ${reference_smiles:name} -> SMILES of a liquid of the experimental reference table (by name or abbreviation)
+OmegaConf.register_new_resolver("reference_smiles", lambda name: smiles_of(str(name)), replace=True)
 
 
 def hydra_command(config_name: str) -> Callable[[Callable[[DictConfig], None]], Callable[[], None]]:

@@ -12,6 +12,7 @@ from functools import lru_cache
 import pandas as pd
 from rdkit import Chem
 
+from elyte.errors import InputError
 from elyte.paths import data_dir
 
 TABLE = "reference/liquids_dev.csv.gz"
@@ -32,6 +33,16 @@ def table() -> pd.DataFrame:
     frame = pd.read_csv(data_dir() / TABLE)
     frame["canonical"] = [canonical(s) for s in frame.SMILES]
     return frame
+
+
+def smiles_of(name: str) -> str:
+    """The SMILES of a liquid of the table, by name or abbreviation (case-insensitive)."""
+    frame = table()
+    key = name.strip().lower()
+    rows = frame[(frame.name.str.lower() == key) | (frame.abbrev.fillna("").str.lower() == key)]
+    if rows.empty:
+        raise InputError(f"liquid {name!r} is not in {TABLE}; known: {', '.join(frame.name)}")
+    return str(rows.iloc[0].SMILES)
 
 
 def experimental(smiles: str, temperature: float) -> dict[str, dict]:

@@ -16,6 +16,8 @@ import pandas as pd
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from elyte.units import KJ_TO_KCAL
+
 log = logging.getLogger(__name__)
 
 
@@ -45,8 +47,28 @@ def write_summary(sweep_dir: Path) -> pd.DataFrame:
         lines.append("| " + " | ".join(map(str, wide.columns)) + " |")
         lines.append("|" + "---|" * len(wide.columns))
         lines += ["| " + " | ".join(str(x) for x in row) + " |" for row in wide.itertuples(index=False)]
+        lines += experiment_errors(table)
     (sweep_dir / "summary.md").write_text("\n".join(lines) + "\n")
     return table
+
+
+def experiment_errors(table: pd.DataFrame) -> list[str]:
+    """Markdown lines: per property, the errors of the predictions that have an experimental value
+    (reported, never fitted): count, mean signed and mean absolute error, mean absolute relative error."""
+    known = table[table.experimental.notna()] if "experimental" in table else table.iloc[:0]
+    if known.empty:
+        return []
+    lines = ["", "## Errors against experiment (zero-shot; experiment never used in any parameter)", "",
+             "| property | unit | liquids | mean error | MAE | mean abs. relative error (%) |", "|---|---|---|---|---|---|"]
+    for name, group in known.groupby("property"):
+        error = group.value - group.experimental.astype(float)
+        unit = group.unit.iloc[0]
+        lines.append(f"| {name} | {unit} | {len(group)} | {error.mean():+.3g} | {error.abs().mean():.3g} | "
+                     f"{group.relative_error_pct.astype(float).abs().mean():.3g} |")
+        if name == "hvap_kJ_mol":
+            lines.append(f"| {name} (kcal/mol) | kcal/mol | {len(group)} | {error.mean() * KJ_TO_KCAL:+.3g} | "
+                         f"{error.abs().mean() * KJ_TO_KCAL:.3g} | |")
+    return lines
 
 
 class SweepSummary(Callback):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
-import yaml
+from omegaconf import OmegaConf
 
+import elyte.cli.app  # noqa: F401  (registers the config resolvers)
+from elyte.errors import InputError
 from elyte.formulation import (
     Formulation, FormulationError, Salt, Species, compose, from_config,
 )
 from elyte.paths import config_dir
+from elyte.pipeline.reference import smiles_of
 from elyte.units import AVOGADRO
 
 
@@ -73,8 +76,18 @@ def test_bad_formulations(species):
 
 @pytest.mark.parametrize("path", sorted((config_dir() / "formulation").glob("*.yaml")), ids=lambda p: p.stem)
 def test_shipped_formulations_compose(path):
-    f = from_config(yaml.safe_load(path.read_text()))
+    f = from_config(OmegaConf.to_container(OmegaConf.load(path), resolve=True))
     c = compose(f)
     assert c.charge == 0 and c.n_atoms <= f.size
     for salt in f.salts:
         assert c.concentrations[salt.name] == pytest.approx(salt.concentration, rel=0.1)
+
+
+def test_neat_formulation_takes_any_reference_liquid_by_name_or_abbreviation():
+    cfg = OmegaConf.load(config_dir() / "formulation" / "neat.yaml")
+    cfg.liquid = "NMP"
+    f = from_config(OmegaConf.to_container(cfg, resolve=True))
+    assert f.name == "NMP" and f.solvents[0][0].smiles == "CN1CCCC1=O"
+    assert smiles_of("ethylene carbonate") == "O=C1OCCO1"
+    with pytest.raises(InputError, match="not in .*known: water"):
+        smiles_of("unobtainium")

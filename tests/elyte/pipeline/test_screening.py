@@ -10,10 +10,11 @@ from elyte.paths import config_dir
 from elyte.pipeline.screening import write_summary
 
 
-def _job(directory, formulation, density):
+def _job(directory, formulation, density, experimental=None):
     directory.mkdir()
+    relative = None if experimental is None else 100 * (density - experimental) / experimental
     prop = {"temperature_K": 298.15, "property": "density_g_cm3", "value": density, "error": 0.01,
-            "unit": "g/cm^3", "method": "NPT mean", "experimental": None, "relative_error_pct": None,
+            "unit": "g/cm^3", "method": "NPT mean", "experimental": experimental, "relative_error_pct": relative,
             "experimental_source": ""}
     (directory / "results.json").write_text(json.dumps(
         {"formulation": formulation, "forcefield": "polff", "temperatures": [{"temperature_K": 298.15, "properties": [prop]}]}))
@@ -28,6 +29,17 @@ def test_summary_has_one_row_per_job_and_property(tmp_path):
     text = (tmp_path / "summary.md").read_text()
     assert "| A | 298.15 | polff | 1.1 +/- 0.01 |" in text and "| B |" in text
     assert (tmp_path / "summary.csv").read_text().count("density_g_cm3") == 2
+    assert "Errors against experiment" not in text  # no experimental values: no error table
+
+
+def test_summary_reports_errors_against_experiment(tmp_path):
+    _job(tmp_path / "0_liquid=a", "A", 1.10, experimental=1.00)
+    _job(tmp_path / "1_liquid=b", "B", 0.80, experimental=1.00)
+    _job(tmp_path / "2_liquid=c", "C", 0.95)  # no experiment: left out of the errors
+    write_summary(tmp_path)
+    text = (tmp_path / "summary.md").read_text()
+    # mean error (0.10 - 0.20) / 2 = -0.05, MAE 0.15, relative 15 %
+    assert "| density_g_cm3 | g/cm^3 | 2 | -0.05 | 0.15 | 15 |" in text
 
 
 def test_predict_config_composes_with_the_joblib_launcher_and_summary_callback():
