@@ -71,12 +71,14 @@ def molecule_targets(molecule: FitMolecule, graph: MoleculeGraph) -> dict[str, n
     out = {}
     if "charges_esp" in labels:
         out["charge"] = symmetric_charges(labels["charges_esp"], classes, float(graph.fragment_charges.sum()))
+    # A bare ion is no atom in a molecule: dftd4's alpha and C6 are near the neutral atom's, and its
+    # Hirshfeld volume is measured against the neutral free atom (Li+: V/V_free = 0.01) while the prior
+    # radius R_ref is already the ion's; none of the three is a target for it.
     bare_ion = graph.molecule.n_atoms == 1 and graph.molecule.total_charge != 0
-    for target in ("alpha", "c6"):
+    for target in ("alpha", "c6", "rvdw"):
         if TARGET_LABELS[target] in labels and not bare_ion:
-            out[target] = symmetric_mean(labels[TARGET_LABELS[target]], classes)
-    if "volume_ratios" in labels:
-        out["rvdw"] = ts_radii(graph.molecule.elements, symmetric_mean(labels["volume_ratios"], classes))
+            values = symmetric_mean(labels[TARGET_LABELS[target]], classes)
+            out[target] = ts_radii(graph.molecule.elements, values) if target == "rvdw" else values
     if molecule.hessian is not None:
         out |= seminario_targets(graph, *molecule.hessian)
     return out

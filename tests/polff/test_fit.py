@@ -133,7 +133,7 @@ def test_esp_charge_targets_are_symmetric_with_exact_total():
     assert q[1] - q[0] == pytest.approx(mean[1] - mean[0], abs=1e-12)
 
 
-def test_dftd4_targets_are_symmetric_and_left_out_for_bare_ions():
+def test_dftd4_and_volume_targets_are_symmetric_and_left_out_for_bare_ions():
     from polff.fit.data import FitMolecule
     from polff.fit.targets import molecule_targets
     from polff.params.graph import MoleculeGraph
@@ -141,14 +141,16 @@ def test_dftd4_targets_are_symmetric_and_left_out_for_bare_ions():
     def targets(smiles, alpha):
         graph = MoleculeGraph.from_molecule(from_smiles(smiles))
         n = graph.molecule.n_atoms
-        labels = {"atomic_polarizabilities": np.asarray(alpha, float)[None], "c6": 10 * np.asarray(alpha, float)[None]}
+        labels = {"atomic_polarizabilities": np.asarray(alpha, float)[None], "c6": 10 * np.asarray(alpha, float)[None],
+                  "volume_ratios": np.full((1, len(alpha)), 0.01 if smiles == "[Li+]" else 0.729)}
         return molecule_targets(FitMolecule(smiles, "d4", smiles, np.zeros((0, n, 3)), np.zeros(0), None, labels),
                                 graph)
 
     water = targets("O", [1.0, 0.2, 0.3])
     np.testing.assert_allclose(water["alpha"], [1.0, 0.25, 0.25])
     np.testing.assert_allclose(water["c6"], [10.0, 2.5, 2.5])
-    assert targets("[Li+]", [16.8]) == {}
+    np.testing.assert_allclose(water["rvdw"], element_priors(["O", "H", "H"])["rvdw"] * 0.9)
+    assert targets("[Li+]", [16.8]) == {}  # Li+ Hirshfeld V/V_free = 0.01 is against the neutral atom
 
 
 def test_ts_radii_scale_with_the_cube_root_of_the_volume_ratio():
