@@ -44,6 +44,8 @@ def test_charges_and_volumes_are_physical(records):
         # bonds, whose lengths the two methods disagree on) and nearly sum to zero
         forces = r.labels["forces"]
         assert np.abs(forces).max() < 100.0, name
-        np.testing.assert_allclose(forces.sum(0), 0.0, atol=0.5)  # DFT grid: net force ~0.2
+        # the DFT grid moves with the atoms (no grid response): net forces reach 1.8 kcal/mol/A for
+        # FSI- and TFSI- (level-3 grid), 0.4-0.7 elsewhere
+        assert np.linalg.norm(forces.sum(0)) < 2.5, name
     water = next(r for r in records if r.provenance["name"] == "water")
     assert water.labels["charges_esp"][0] == pytest.approx(-0.7, abs=0.15)  # O of water
