@@ -35,8 +35,9 @@ def test_every_gfn2_conformer_is_relabelled_at_the_dft_level(records):
 def test_charges_and_volumes_are_physical(records):
     for r in records:
         name = r.provenance["name"]
-        for key in ("charges_esp", "charges_hirshfeld"):
-            assert r.labels[key].sum() == pytest.approx(r.total_charge, abs=1e-4), (name, key)
+        # ESP charges are constrained to the total charge; Hirshfeld ones integrate to it on the grid
+        assert r.labels["charges_esp"].sum() == pytest.approx(r.total_charge, abs=1e-6), name
+        assert r.labels["charges_hirshfeld"].sum() == pytest.approx(r.total_charge, abs=1e-3), name
         ratios = r.labels["volume_ratios"]
         if len(r.numbers) > 1:  # atoms in molecules: squeezed a little, never inflated much
             assert ((ratios > 0.3) & (ratios < 1.6)).all(), name
