@@ -11,6 +11,7 @@
 | ``forces`` | mean over conformers, atoms, xyz of the squared force error | (kcal/mol/A)^2 |
 | ``interaction`` | (E(AB...) - sum_k E(k) - E_int,QM)^2 of dimers and clusters | (kcal/mol)^2 |
 | ``damping`` | mean over atoms of (log(pol_damping / alpha) - the priors' log ratio)^2: keeps Thole damping tied to the polarizability (no polarization catastrophe) | 1 |
+| ``wall`` | mean over atom pairs (i <= j, each molecule's atoms, as between two copies of it) of ((B - barrier) / B)^2 where the barrier (the highest repulsion + dispersion + charge-transfer pair energy between 0.9 and 3 A, less its value at 3 A) is below B = 20 kcal/mol: no collapse of two molecules into each other | 1 |
 | ``prior`` | mean squared distance of every output from its prior, in log space for log-bounded outputs and in units of the bound width otherwise | 1 |
 
 Energies and forces come from the full differentiable model: :class:`polff.energy.PolarizableEnergy`
@@ -39,11 +40,15 @@ from polff.fit.targets import BONDED_TARGETS, TARGET_LABELS
 from polff.params import differentiable_system
 from polff.params.graph import GraphBatch
 from polff.params.priors import BOUNDS
+from polff.terms.charge_transfer import charge_transfer_pairs
+from polff.terms.dispersion import dispersion_pairs
 from polff.terms.electrostatics import PolarizationError
+from polff.terms.repulsion import repulsion_pairs
 
 log = logging.getLogger(__name__)
 
-LOSS_TERMS = ("charge", "alpha", "c6", "rvdw", "bonded", "energy", "forces", "interaction", "damping", "prior")
+LOSS_TERMS = ("charge", "alpha", "c6", "rvdw", "bonded", "energy", "forces", "interaction", "damping", "wall",
+              "prior")
 ATOM_TARGET_TERMS = tuple(TARGET_LABELS)  # per-atom targets: charge, alpha, c6, rvdw
 RELATIVE = ("bond_k", "angle_k")  # force constants compared relatively: they span two decades
 TERM_KINDS = {"bond_k": "bonds", "bond_length": "bonds", "angle_k": "angles", "angle_theta": "angles",
@@ -134,6 +139,33 @@ def damping_penalty(batch: GraphBatch, outputs: dict[str, torch.Tensor]) -> torc
     return (ratio - prior).square().mean()
 
 
+WALL_GRID = (0.9, 3.0, 43)  # A: where the short-range pair energy is probed (start, end, points)
+WALL_BARRIER = 20.0  # kcal/mol
+WALL_SOFTNESS = 2.0  # kcal/mol: the barrier's maximum is a soft one (log-sum-exp), so a pair collapsing
+# all the way in from 3 A (hard maximum at the far end, zero gradient) still has a gradient
+
+
+def pair_barriers(outputs: dict[str, torch.Tensor], i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+    """Per pair (kcal/mol): the highest repulsion + dispersion + charge-transfer energy on
+    ``WALL_GRID`` (a soft maximum, ``WALL_SOFTNESS``) less the energy at its far end. The form's charge transfer (-r^-4) outgrows the
+    exponential repulsion at short range, so every pair has a collapsed well inside; this barrier
+    is what keeps molecules out of it (published ByteFF-Pol: >= 24 kcal/mol for exposed atoms)."""
+    start, end, points = WALL_GRID
+    r = torch.linspace(start, end, points, dtype=outputs["eps"].dtype)[:, None].expand(points, len(i))
+    ii, jj = i.expand(points, -1), j.expand(points, -1)
+    exponential, wall = repulsion_pairs(r, ii, jj, outputs)
+    energy = exponential + wall + dispersion_pairs(r, ii, jj, outputs) + charge_transfer_pairs(r, ii, jj, outputs)
+    return WALL_SOFTNESS * torch.logsumexp(energy / WALL_SOFTNESS, 0) - energy[-1]
+
+
+def wall_penalty(batch: GraphBatch, outputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Mean over the molecule's atom pairs (i <= j) of (relu(B - barrier) / B)^2, B = ``WALL_BARRIER``."""
+    n = outputs["eps"].shape[0]
+    i, j = torch.triu_indices(n, n)
+    barrier = pair_barriers(outputs, i, j).double()
+    return (torch.relu(WALL_BARRIER - barrier) / WALL_BARRIER).square().mean()
+
+
 def prior_penalty(batch: GraphBatch, outputs: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean squared distance of the outputs from their priors (log space where the bound is)."""
     parts = []
@@ -199,7 +231,7 @@ def interaction_energy(item: ClusterItem, fragment_outputs: list[dict[str, torch
     return total
 
 
-REGULARISERS = {"damping": damping_penalty, "prior": prior_penalty}  # per distinct molecule of a batch
+REGULARISERS = {"damping": damping_penalty, "wall": wall_penalty, "prior": prior_penalty}  # per distinct molecule of a batch
 
 
 def _distinct(molecules: list[tuple[MoleculeItem, dict]], clusters: list[tuple[ClusterItem, list[dict]]]

@@ -6,10 +6,15 @@ import torch
 from polff.terms.repulsion import combined_radius
 
 
-def charge_transfer_energy(
-    r: torch.Tensor, i: torch.Tensor, j: torch.Tensor, params: dict[str, torch.Tensor], scale: torch.Tensor
-) -> torch.Tensor:
+def charge_transfer_pairs(r: torch.Tensor, i: torch.Tensor, j: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Charge-transfer energy of each pair (kcal/mol), unscaled."""
     ct_eps = torch.sqrt(params["ct_eps"][i] * params["ct_eps"][j])
     ct_lamb = torch.sqrt(params["ct_lamb"][i] * params["ct_lamb"][j])
     radius = combined_radius(params["rvdw"], i, j)
-    return -(scale * ct_eps / r**4 * torch.exp(-((ct_lamb * r / radius) ** 3))).sum()
+    return -ct_eps / r**4 * torch.exp(-((ct_lamb * r / radius) ** 3))
+
+
+def charge_transfer_energy(
+    r: torch.Tensor, i: torch.Tensor, j: torch.Tensor, params: dict[str, torch.Tensor], scale: torch.Tensor
+) -> torch.Tensor:
+    return (scale * charge_transfer_pairs(r, i, j, params)).sum()

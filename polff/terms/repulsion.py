@@ -12,13 +12,19 @@ def combined_radius(rvdw: torch.Tensor, i: torch.Tensor, j: torch.Tensor) -> tor
     return 0.5 * (rvdw[i] + rvdw[j])
 
 
+def repulsion_pairs(
+    r: torch.Tensor, i: torch.Tensor, j: torch.Tensor, params: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(exponential part, wall part) of each pair (kcal/mol), unscaled."""
+    eps = torch.sqrt(params["eps"][i] * params["eps"][j])
+    lamb = torch.sqrt(params["lamb"][i] * params["lamb"][j])
+    radius = combined_radius(params["rvdw"], i, j)
+    return 6.0 * eps * torch.exp(lamb * (1.0 - r / radius)), (WALL_SIGMA / r) ** 12
+
+
 def repulsion_energy(
     r: torch.Tensor, i: torch.Tensor, j: torch.Tensor, params: dict[str, torch.Tensor], scale: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(exponential part, wall part) summed over pairs with per-pair ``scale``."""
-    eps = torch.sqrt(params["eps"][i] * params["eps"][j])
-    lamb = torch.sqrt(params["lamb"][i] * params["lamb"][j])
-    radius = combined_radius(params["rvdw"], i, j)
-    exponential = (scale * 6.0 * eps * torch.exp(lamb * (1.0 - r / radius))).sum()
-    wall = (scale * (WALL_SIGMA / r) ** 12).sum()
-    return exponential, wall
+    exponential, wall = repulsion_pairs(r, i, j, params)
+    return (scale * exponential).sum(), (scale * wall).sum()

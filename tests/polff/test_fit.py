@@ -516,3 +516,26 @@ def test_interaction_errors_per_kind_with_the_mae_window():
     assert errors["ion pair"]["mae_within_window_kcal_mol"] is None  # the only stable one is at -120
     assert errors["all"]["count"] == 4 and errors["all"]["count_within_window"] == 2
     assert errors["all"]["mae_within_window_kcal_mol"] == pytest.approx(2.0)
+
+
+def test_wall_penalty_finds_pairs_that_collapse_at_short_range():
+    from polff.fit.losses import WALL_BARRIER, pair_barriers, wall_penalty
+
+    def outputs(ct_eps, ct_lamb, eps=250.0):
+        one = lambda v: torch.tensor([v, v], dtype=torch.float64, requires_grad=True)  # noqa: E731
+        return {"eps": one(eps), "lamb": one(3.7), "rvdw": one(0.95), "c6": one(250.0),
+                "ct_eps": one(ct_eps), "ct_lamb": one(ct_lamb)}
+
+    # only the s^12 wall: monotonic, the barrier is the whole rise from 3 A to 0.9 A
+    bare = {k: torch.zeros(2, dtype=torch.float64) for k in ("eps", "c6", "ct_eps")} | \
+        {"lamb": torch.ones(2, dtype=torch.float64), "rvdw": torch.ones(2, dtype=torch.float64),
+         "ct_lamb": torch.ones(2, dtype=torch.float64)}
+    i, j = torch.tensor([0]), torch.tensor([1])
+    assert float(pair_barriers(bare, i, j)) == pytest.approx((1.5 / 0.9) ** 12 - 0.5**12, rel=1e-6)
+    safe = outputs(ct_eps=500.0, ct_lamb=0.6)  # the carbon prior: a high barrier, no penalty
+    assert float(pair_barriers(safe, i, j)) > WALL_BARRIER and float(wall_penalty(None, safe)) == 0.0
+    collapsing = outputs(ct_eps=6500.0, ct_lamb=0.55, eps=100.0)  # a trained model's methyl carbon
+    penalty = wall_penalty(None, collapsing)
+    assert float(pair_barriers(collapsing, i, j)) < WALL_BARRIER and float(penalty) > 0.0
+    penalty.backward()
+    assert collapsing["ct_eps"].grad[0] > 0 and collapsing["eps"].grad[0] < 0  # less CT, more repulsion
