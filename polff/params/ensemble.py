@@ -20,8 +20,10 @@ from polff.params.parameterize import make_batch, to_parameters
 
 log = logging.getLogger(__name__)
 
-# (limit, relative?): ensemble spreads above these mark a molecule as unlike the training data.
-DOMAIN_LIMITS = {"charge": (0.05, False), "alpha": (0.15, True), "c6": (0.25, True)}
+# (limit, relative?): ensemble spreads above these mark a molecule as unlike the training data. Set
+# above the largest spread of the shipped ensemble on its 30 training species (charge 0.077 e, alpha
+# 9 %, C6 26 %; docs/polff_validation.md).
+DOMAIN_LIMITS = {"charge": (0.1, False), "alpha": (0.15, True), "c6": (0.35, True)}
 SPREAD_FIELDS = ("charge", "alpha", "pol_damping", "eps", "lamb", "rvdw", "c6", "ct_eps", "ct_lamb",
                  "bond_k", "bond_length", "angle_k", "angle_theta", "proper_k", "improper_k")
 

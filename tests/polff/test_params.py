@@ -355,7 +355,7 @@ def test_ensemble_disagreement_flags_a_molecule_outside_the_training_domain(mode
         result = Ensemble([make_model(seed=s, output_init_scale=3.0) for s in range(3)]).parameterize(SMILES["EC"])
     reasons = result.out_of_domain()
     assert reasons and "outside the parameterizer's training domain" in caplog.text
-    assert any(r.startswith("charge spread") for r in reasons)
+    assert any(r.startswith("alpha spread") for r in reasons)
 
 
 def test_octahedral_centre_takes_its_geometry_from_a_conformer(model, tmp_path, all_params):
