@@ -157,28 +157,26 @@ def main() -> None:
         args.out.write_text(json.dumps(results, indent=2))
 
 
-def print_tables(results: dict) -> None:
+def markdown_table(results: dict, section: str, lead: list[str], columns: list[str], cells) -> None:
+    """One markdown table: the ``lead`` columns of the first source, then ``columns`` per source."""
     labels = list(results)
-    first = results[labels[0]]
-    print("| species (QM level) | structures | " + " | ".join(
-        f"{lab}: E rel RMSE | {lab}: F RMSE" for lab in labels) + " |")
-    print("|---|---|" + "---|---|" * len(labels))
-    for key, row in first["monomers"].items():
-        cells = []
-        for lab in labels:
-            m = results[lab]["monomers"][key]
-            cells += ["-" if m["energy_rmse"] is None else f"{m['energy_rmse']:.2f}", f"{m['force_rmse']:.1f}"]
-        print(f"| {key} | {row['structures']} | " + " | ".join(cells) + " |")
+    print("| " + " | ".join(lead) + " | " + " | ".join(f"{lab}: {c}" for lab in labels for c in columns) + " |")
+    print("|" + "---|" * (len(lead) + len(columns) * len(labels)))
+    for key, row in results[labels[0]][section].items():
+        values = [cell for lab in labels for cell in cells(results[lab][section][key])]
+        print("| " + " | ".join([key, *(str(row[c]) for c in lead[1:])] + values) + " |")
+
+
+def fmt(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def print_tables(results: dict) -> None:
+    markdown_table(results, "monomers", ["species (QM level)", "structures"], ["E rel RMSE", "F RMSE"],
+                   lambda m: [fmt(m["energy_rmse"], 2), fmt(m["force_rmse"], 1)])
     print()
-    print(f"| dimers | kind | count | " + " | ".join(
-        f"{lab}: MAE | {lab}: MAE, abs(E_int) < {MAE_WINDOW:.0f}" for lab in labels) + " |")
-    print("|---|---|---|" + "---|---|" * len(labels))
-    for key, row in first["dimers"].items():
-        cells = []
-        for lab in labels:
-            d = results[lab]["dimers"][key]
-            cells += [f"{d['mae']:.2f}", "-" if d["mae_window"] is None else f"{d['mae_window']:.2f}"]
-        print(f"| {key} | {row['kind']} | {row['count']} | " + " | ".join(cells) + " |")
+    markdown_table(results, "dimers", ["dimers", "kind", "count"], ["MAE", f"MAE, abs(E_int) < {MAE_WINDOW:.0f}"],
+                   lambda d: [fmt(d["mae"], 2), fmt(d["mae_window"], 2)])
 
 
 if __name__ == "__main__":

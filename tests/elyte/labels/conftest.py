@@ -41,3 +41,12 @@ def finite_difference_forces(compute_energy, structure: QMStructure, atoms=None,
             row.append(-(energies[0] - energies[1]) / (2 * step))
         out.append(row)
     return np.array(out)
+
+
+def shipped_records(file_name: str) -> list:
+    """Every record of a shipped label store under data/qm/."""
+    from elyte.labels.store import LabelStore
+    from elyte.paths import data_dir
+
+    with LabelStore(data_dir() / "qm" / file_name, "r") as store:
+        return list(store)

@@ -8,15 +8,14 @@ import pytest
 
 from elyte.labels.store import LabelStore
 from elyte.paths import data_dir
+from .conftest import shipped_records
 
-DFT = data_dir() / "qm" / "electrolyte_v1_wb97x_conformers.h5.gz"
 GFN2 = data_dir() / "qm" / "electrolyte_v1_gfn2.h5.gz"
 
 
 @pytest.fixture(scope="module")
 def records():
-    with LabelStore(DFT, "r") as store:
-        return list(store)
+    return shipped_records("electrolyte_v1_wb97x_conformers.h5.gz")
 
 
 def test_every_gfn2_conformer_is_relabelled_at_the_dft_level(records):

@@ -7,16 +7,13 @@ import numpy as np
 import pytest
 
 from elyte.labels.sampling.normal_modes import modes
-from elyte.labels.store import LabelStore
-from elyte.paths import data_dir
+from .conftest import shipped_records
 
-DATASET = data_dir() / "qm" / "electrolyte_v1_gfn2_hessians.h5.gz"
 
 
 @pytest.fixture(scope="module")
 def records():
-    with LabelStore(DATASET, "r") as store:
-        return list(store)
+    return shipped_records("electrolyte_v1_gfn2_hessians.h5.gz")
 
 
 def test_one_minimum_per_species(records):
