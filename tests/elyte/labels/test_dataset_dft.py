@@ -8,6 +8,7 @@ import pytest
 
 from elyte.labels.store import LabelStore
 from elyte.paths import data_dir
+
 from .conftest import shipped_records
 
 GFN2 = data_dir() / "qm" / "electrolyte_v1_gfn2.h5.gz"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from elyte.labels.sampling.normal_modes import modes
-from .conftest import shipped_records
 
+from .conftest import shipped_records
 
 
 @pytest.fixture(scope="module")
