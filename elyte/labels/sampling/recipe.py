@@ -72,7 +72,9 @@ def _scales(cfg: Mapping, key: str, n: int, rng: np.random.Generator) -> np.ndar
 
 
 def sample_dimers(lowest: Mapping[str, QMStructure], cfg: Mapping, rng: np.random.Generator) -> list[QMStructure]:
-    """Each ion with each solvent, and each cation with each anion, ``per_pair`` random placements."""
+    """Each ion with each solvent, each cation with each anion (``ion_pairs``) and, with
+    ``solvent_pairs``, every unordered pair of solvents (itself included): ``per_pair`` random
+    placements each, at contact scales drawn from ``cation_scale`` / ``anion_scale`` / ``solvent_scale``."""
     ions, solvents = list(cfg.get("ions", [])), list(cfg.get("solvents", []))
     missing = [n for n in ions + solvents if n not in lowest]
     if missing:
@@ -80,9 +82,12 @@ def sample_dimers(lowest: Mapping[str, QMStructure], cfg: Mapping, rng: np.rando
     pairs = [(i, s) for i in ions for s in solvents]
     if cfg.get("ion_pairs", True):
         pairs += [(c, a) for c in ions for a in ions if lowest[c].charge > 0 > lowest[a].charge]
+    if cfg.get("solvent_pairs", False):
+        pairs += [(a, b) for k, a in enumerate(solvents) for b in solvents[k:]]
     out = []
     for a, b in progress(pairs, desc="dimers", unit="pair"):
-        key = "cation_scale" if lowest[a].charge > 0 else "anion_scale"
+        charge = lowest[a].charge
+        key = "cation_scale" if charge > 0 else "anion_scale" if charge < 0 else "solvent_scale"
         for scale in _scales(cfg, key, int(cfg["per_pair"]), rng):
             d = dimer(lowest[a], lowest[b], float(scale), rng)
             d.provenance.update(name=f"{a}+{b}", partners=[a, b])

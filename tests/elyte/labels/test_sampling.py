@@ -13,7 +13,7 @@ from elyte.labels.sampling.clusters import cluster, clusters
 from elyte.labels.sampling.dimers import dimer
 from elyte.labels.sampling.molecules import SamplingError, covalent_components, embed
 from elyte.labels.sampling.normal_modes import displaced, hessian, modes
-from elyte.labels.sampling.recipe import sample_conformers
+from elyte.labels.sampling.recipe import sample_conformers, sample_dimers
 from elyte.labels.structure import QMStructure
 from elyte.paths import data_dir
 from elyte.units import kt_kcal
@@ -55,6 +55,24 @@ def test_dimer_contact_ratio_and_fragments():
         # the solvent is rigidly moved: its internal distances are unchanged
         internal = lambda p: np.linalg.norm(p[:, None] - p[None], axis=-1)  # noqa: E731
         np.testing.assert_allclose(internal(d.positions[b]), internal(ec.positions), atol=1e-9)
+
+
+def test_dimer_recipe_pairs_ions_with_solvents_and_optionally_solvents_with_each_other():
+    lowest = {name: embed(smi, 1)[0] for name, smi in
+              {"Li": "[Li+]", "PF6": "F[P-](F)(F)(F)(F)F", "EC": "O=C1OCCO1", "water": "O"}.items()}
+    cfg = {"ions": ["Li", "PF6"], "solvents": ["EC", "water"], "per_pair": 2,
+           "cation_scale": [0.6, 0.6], "anion_scale": [0.9, 0.9], "solvent_scale": [1.2, 1.2]}
+    names = lambda found: sorted({d.provenance["name"] for d in found})  # noqa: E731
+    plain = sample_dimers(lowest, cfg, np.random.default_rng(0))
+    assert names(plain) == ["Li+EC", "Li+PF6", "Li+water", "PF6+EC", "PF6+water"] and len(plain) == 10
+    both = sample_dimers(lowest, cfg | {"solvent_pairs": True}, np.random.default_rng(0))
+    solvent = [d for d in both if d.fragment_charges == [0, 0]]
+    assert names(solvent) == ["EC+EC", "EC+water", "water+water"] and len(solvent) == 6
+    for d in solvent:
+        radii = np.array([vdw_radius(z) for z in d.numbers])
+        a, b = d.fragments == 0, d.fragments == 1
+        dist = np.linalg.norm(d.positions[a][:, None] - d.positions[b][None], axis=-1)
+        assert (dist / (radii[a][:, None] + radii[b][None])).min() == pytest.approx(1.2, abs=1e-3)
 
 
 def test_clusters_are_whole_molecules_with_integer_charges():
