@@ -6,8 +6,9 @@ induction to a matching tolerance) and a fixed-charge NonbondedForce (PME), on t
     .venv/bin/python benchmarks/polff_openmm.py [--threads 2] [--steps 5] [--repeats 3] [--cutoff 9]
 
 Prints the median ms per MD step (Verlet, 1 fs; the systems timed round-robin) for the full export,
-its electrostatics (charges by PME plus the plugin's induced dipoles), its polarization force
-alone, the AMOEBA multipole force alone and the fixed-charge PME force alone.
+its short-range terms (repulsion, dispersion, charge transfer: the fused force and one force per
+term), its electrostatics (charges by PME plus the plugin's induced dipoles), its polarization
+force alone, the AMOEBA multipole force alone and the fixed-charge PME force alone.
 """
 
 from __future__ import annotations
@@ -123,9 +124,14 @@ def main() -> None:
     x = positions * NM
     full = build_system(molecules, box=box, cutoff=args.cutoff, ewald_tolerance=args.ewald_tolerance,
                         polarization_tolerance=args.tolerance)
+    split = build_system(molecules, box=box, cutoff=args.cutoff, ewald_tolerance=args.ewald_tolerance,
+                         polarization_tolerance=args.tolerance, split_terms=True)
     group = GROUPS["polarization"]
+    short_range = {GROUPS[t] for t in ("repulsion", "dispersion", "charge_transfer")}
     cases = {
         "polff export, all terms (plugin)": full,
+        "polff short-range terms, one fused force": only(full, lambda f: f.getForceGroup() in short_range),
+        "polff short-range terms, one force each (split_terms)": only(split, lambda f: f.getForceGroup() in short_range),
         "polff charges + induced dipoles (NonbondedForce + plugin)": only(
             full, lambda f: f.getForceGroup() in (group, GROUPS["electrostatics_permanent"])),
         "polff polarization force alone (plugin)": only(full, lambda f: f.getForceGroup() == group),

@@ -2,8 +2,10 @@
 
 One force group per term (see GROUPS) so energies can be compared term by term. Bonded terms use
 HarmonicBond/HarmonicAngle/PeriodicTorsion forces; repulsion, dispersion and charge transfer use
-a CustomNonbondedForce each, with pairs whose scale is 0 excluded and pairs with another scale
-(1-4) added back by a CustomBondForce; charge-charge electrostatics use a NonbondedForce with
+one CustomNonbondedForce together (the fast path: one neighbour list and one pass over the pairs,
+all three in the group of 'repulsion') or, with ``split_terms``, one each (the reference, one group
+per term), with pairs whose scale is 0 excluded and pairs with another scale (1-4) added back by a
+CustomBondForce; charge-charge electrostatics use a NonbondedForce with
 exceptions; the induced dipoles use the project's plugin force (:mod:`elyte.openmm_plugin`,
 ``PolarizationForce``) with the charge-charge energy left to the NonbondedForce, so the two
 electrostatic terms keep their own groups.
@@ -52,7 +54,15 @@ _PAIR_TERMS = {
         "charge_transfer",
     ),
 }
-
+# The three terms in one expression, with the combination rules folded into the per-particle
+# parameters (square roots of the geometric means' factors, half radii): fewer operations per pair.
+_FUSED_REPULSION = f"6*e1*e2*exp(l1*l2*(1-r/R)) + {KJ}*({WALL_SIGMA * NM}/r)^12"
+_FUSED_DISPERSION = f"c1*c2/({DAMPING}*R^6 + r^6)"
+_FUSED_CT = "t1*t2/r^4*exp(-(k1*k2*r/R)^3)"
+_FUSED_PARAMETERS = {  # name: (field, factor from internal units, transform)
+    "e": ("eps", KJ, np.sqrt), "l": ("lamb", 1.0, np.sqrt), "c": ("c6", KJ * NM**6, np.sqrt),
+    "t": ("ct_eps", KJ * NM**4, np.sqrt), "k": ("ct_lamb", 1.0, np.sqrt), "h": ("rvdw", NM / 2, lambda x: x),
+}
 
 def _related_pairs(molecules: Sequence[MoleculeParameters], rules: ScalingRules) -> list[tuple[int, int, int]]:
     """(i, j, relation) of the intramolecular pairs that some non-bonded rule scales (global indices).
@@ -95,17 +105,45 @@ def _pair_force(term: str, atom_params, related, rules: ScalingRules, periodic: 
         force.addExclusion(i, j)
         if scales[relation] != 0.0:
             scaled.addBond(i, j, [scales[relation]] + [v for k in range(len(names)) for v in (values[i, k], values[j, k])])
+    _set_cutoff(force, scaled, periodic, cutoff, long_range_correction and term == "dispersion")
+    return [force, scaled] if scaled.getNumBonds() else [force]
+
+
+def _fused_pair_force(atom_params, related, rules: ScalingRules, periodic: bool, cutoff: float,
+                      long_range_correction: bool):
+    """Repulsion, dispersion and charge transfer in one CustomNonbondedForce (and one CustomBondForce
+    for the scaled pairs, each rule's scale a parameter of the bond)."""
+    # step(): OpenMM's long-range correction integrates the expression past the cutoff, where only
+    # dispersion belongs (charge transfer with a tiny ct_lamb, as for Li+, decays as 1/r^4 there)
+    truncated = f"step({cutoff}-r)*" if periodic else ""
+    force = openmm.CustomNonbondedForce(f"{truncated}({_FUSED_REPULSION} - {_FUSED_CT}) - {_FUSED_DISPERSION}; R=h1+h2")
+    names = list(_FUSED_PARAMETERS)
+    for name in names:
+        force.addPerParticleParameter(name)
+    values = np.stack([transform(atom_params[field] * factor) for field, factor, transform in _FUSED_PARAMETERS.values()],
+                      axis=1)
+    for row in values:
+        force.addParticle(row.tolist())
+    scaled = openmm.CustomBondForce(f"svdw*({_FUSED_REPULSION} - {_FUSED_DISPERSION}) - sct*{_FUSED_CT}; R=h1+h2")
+    for name in ("svdw", "sct", *(f"{n}{k}" for n in names for k in (1, 2))):
+        scaled.addPerBondParameter(name)
+    for i, j, relation in related:
+        force.addExclusion(i, j)
+        if rules.vdw[relation] != 0.0 or rules.charge_transfer[relation] != 0.0:
+            scaled.addBond(i, j, [rules.vdw[relation], rules.charge_transfer[relation]]
+                           + [v for k in range(len(names)) for v in (values[i, k], values[j, k])])
+    _set_cutoff(force, scaled, periodic, cutoff, long_range_correction)
+    return [force, scaled] if scaled.getNumBonds() else [force]
+
+
+def _set_cutoff(force, scaled, periodic: bool, cutoff: float, long_range_correction: bool) -> None:
     if periodic:
         force.setNonbondedMethod(openmm.CustomNonbondedForce.CutoffPeriodic)
         force.setCutoffDistance(cutoff)
-        force.setUseLongRangeCorrection(long_range_correction and term == "dispersion")
+        force.setUseLongRangeCorrection(long_range_correction)
         scaled.setUsesPeriodicBoundaryConditions(True)
     else:
         force.setNonbondedMethod(openmm.CustomNonbondedForce.NoCutoff)
-    forces = [force]
-    if scaled.getNumBonds():
-        forces.append(scaled)
-    return forces
 
 
 def _electrostatics(charges, related, rules: ScalingRules, periodic: bool, cutoff: float, tolerance: float):
@@ -164,6 +202,7 @@ def build_system(
     long_range_correction: bool = True,
     ewald_tolerance: float = 5e-5,
     polarization_tolerance: float = 1e-8,
+    split_terms: bool = False,
 ) -> openmm.System:
     """An ``openmm.System`` for ``molecules`` (in order), every term of the torch model included.
 
@@ -172,7 +211,8 @@ def build_system(
     ``long_range_correction``, and charges and induced dipoles use PME with ``ewald_tolerance``
     (on the Reference platform the dipoles' reciprocal sum is the exact Ewald sum PME approximates). The induced dipoles converge until every atom's residual is below
     ``polarization_tolerance`` (e*A), as in :class:`polff.energy.PolarizableEnergy`. Force groups
-    follow GROUPS; the polarization force is named 'polarization'.
+    follow GROUPS; the polarization force is named 'polarization'. Repulsion, dispersion and charge
+    transfer share one force (and the group of 'repulsion') unless ``split_terms``.
     """
     rules = rules or ScalingRules()
     system = openmm.System()
@@ -186,9 +226,13 @@ def build_system(
                    ("eps", "lamb", "rvdw", "c6", "ct_eps", "ct_lamb", "charge", "alpha", "pol_damping")}
     related = _related_pairs(molecules, rules)
     forces: list[tuple[str, openmm.Force]] = list(_bonded_forces(molecules).items())
-    for term in _PAIR_TERMS:
-        forces += [(term, f) for f in _pair_force(term, atom_params, related, rules, periodic, cutoff * NM,
-                                                          long_range_correction)]
+    if split_terms:
+        for term in _PAIR_TERMS:
+            forces += [(term, f) for f in _pair_force(term, atom_params, related, rules, periodic, cutoff * NM,
+                                                      long_range_correction)]
+    else:
+        forces += [("repulsion", f) for f in _fused_pair_force(atom_params, related, rules, periodic, cutoff * NM,
+                                                               long_range_correction)]
     forces.append(("electrostatics_permanent",
                    _electrostatics(atom_params["charge"], related, rules, periodic, cutoff * NM, ewald_tolerance)))
     forces.append(("polarization", _polarization(atom_params, related, rules, periodic, cutoff * NM, ewald_tolerance,

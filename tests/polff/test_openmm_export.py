@@ -21,7 +21,7 @@ def test_terms_match_torch(cluster, cluster_system, platform):
     name, molecules, positions, _ = cluster
     pos = positions.clone().requires_grad_(True)
     energies = PolarizableEnergy(cluster_system)(pos)
-    context = openmm.Context(build_system(molecules), openmm.VerletIntegrator(1e-3),
+    context = openmm.Context(build_system(molecules, split_terms=True), openmm.VerletIntegrator(1e-3),
                              openmm.Platform.getPlatformByName(platform))
     context.setPositions(positions.numpy() * 0.1)
     energy_tol, force_tol = PLATFORM_TOLERANCE[platform]
@@ -55,3 +55,42 @@ def test_periodic_system_uses_cutoffs(electrolyte_molecules):
     assert kinds["NonbondedForce"].getNonbondedMethod() == openmm.NonbondedForce.PME
     assert kinds["CustomNonbondedForce"].getCutoffDistance().value_in_unit(openmm.unit.nanometer) == pytest.approx(0.9)
     assert system.usesPeriodicBoundaryConditions()
+
+
+SHORT_RANGE = {GROUPS[t] for t in ("repulsion", "dispersion", "charge_transfer")}
+
+
+def _energy_forces(system, positions_nm, platform, groups, box=None):
+    context = openmm.Context(system, openmm.VerletIntegrator(1e-3), openmm.Platform.getPlatformByName(platform))
+    if box is not None:
+        context.setPeriodicBoxVectors(*(box * 0.1))
+    context.setPositions(positions_nm)
+    state = context.getState(getEnergy=True, getForces=True, groups=groups)
+    return state.getPotentialEnergy()._value, state.getForces(asNumpy=True)._value
+
+
+@pytest.mark.parametrize("platform", ["Reference", "CPU"])
+@pytest.mark.parametrize("long_range_correction", [False, True])
+def test_fused_short_range_force_equals_the_split_terms(small_box, platform, long_range_correction):
+    """The fast path (repulsion, dispersion and charge transfer in one force) against one force per
+    term, 1-4 scaled pairs and the long-range correction included, in a periodic box."""
+    molecules, positions, cell = small_box
+    box = cell.numpy()
+    kwargs = dict(box=box, cutoff=9.0, long_range_correction=long_range_correction)
+    fused, split = build_system(molecules, **kwargs), build_system(molecules, split_terms=True, **kwargs)
+    assert sum(isinstance(f, openmm.CustomNonbondedForce) for f in fused.getForces()) == 1
+    x = positions.numpy() * 0.1
+    e_fused, f_fused = _energy_forces(fused, x, platform, {GROUPS["repulsion"]}, box)
+    e_split, f_split = _energy_forces(split, x, platform, SHORT_RANGE, box)
+    rel = 1e-5 if platform == "CPU" else 1e-7 if long_range_correction else 1e-10  # the correction: a numerical integral
+    assert e_fused == pytest.approx(e_split, rel=rel)
+    assert np.abs(f_fused - f_split).max() <= rel * 10 * np.abs(f_split).max()
+
+
+def test_fused_short_range_force_in_a_cluster(cluster):
+    _, molecules, positions, _ = cluster
+    x = positions.numpy() * 0.1
+    e_fused, f_fused = _energy_forces(build_system(molecules), x, "Reference", {GROUPS["repulsion"]})
+    e_split, f_split = _energy_forces(build_system(molecules, split_terms=True), x, "Reference", SHORT_RANGE)
+    assert e_fused == pytest.approx(e_split, rel=1e-10)
+    assert np.abs(f_fused - f_split).max() <= 1e-9 * np.abs(f_split).max()

@@ -69,7 +69,7 @@ def _compare(label, molecules, positions, platform, cell=None, rules=None):
     reference, dipoles = _torch_terms(molecules, positions, cell, rules)
     box = None if cell is None else cell.numpy()
     system = build_system(molecules, box=box, cutoff=9.0, rules=rules, long_range_correction=False,
-                          ewald_tolerance=OPENMM_EWALD_TOLERANCE[platform])
+                          ewald_tolerance=OPENMM_EWALD_TOLERANCE[platform], split_terms=True)
     context = _context(system, positions, platform)
     for term, groups in [*((t, {g}) for t, g in GROUPS.items()), ("total", set(GROUPS.values()))]:
         e_torch, f_torch = reference[term]

@@ -49,7 +49,7 @@ def test_large_box_reaches_the_cluster_limit(byteff_dir, electrolyte_molecules):
 def test_matches_openmm_in_a_box(small_box):
     molecules, positions, cell = small_box
     energies = PolarizableEnergy(PolSystem.from_molecules(molecules), cell=cell, cutoff=9.0, ewald_tolerance=1e-8)(positions)
-    system = build_system(molecules, box=cell.numpy(), cutoff=9.0, long_range_correction=False, ewald_tolerance=1e-7)
+    system = build_system(molecules, box=cell.numpy(), cutoff=9.0, long_range_correction=False, ewald_tolerance=1e-7, split_terms=True)
     context = openmm.Context(system, openmm.VerletIntegrator(1e-3), openmm.Platform.getPlatformByName("Reference"))
     context.setPositions(positions.numpy() * 0.1)
     for term, group in GROUPS.items():
