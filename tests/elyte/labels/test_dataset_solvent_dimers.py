@@ -1,0 +1,74 @@
+"""The shipped solvent-solvent dimers data/qm/solvent_dimers_v1_gfn2.h5.gz: every unordered pair of the
+recipe's solvents, at the recipe's contact ratios, and reproducible by relabelling.
+(1,686 records: the module is marked slow.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from elyte.labels.compute import label_structure
+from elyte.labels.engines import make_backend
+from elyte.labels.esp import vdw_radius
+from elyte.labels.inputs import structure_from_record
+from elyte.paths import config_dir
+
+from .conftest import shipped_records
+
+pytestmark = pytest.mark.slow
+
+REQUESTS = ["energy", "forces", "dipole", "charges_mulliken", "dftd4", "interaction_energy"]
+
+
+@pytest.fixture(scope="module")
+def records():
+    return shipped_records("solvent_dimers_v1_gfn2.h5.gz")
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    own = OmegaConf.load(config_dir() / "label" / "recipe" / "solvent_dimers_v1.yaml")
+    base = OmegaConf.load(config_dir() / "label" / "recipe" / f"{own.extends}.yaml")
+    return OmegaConf.to_container(OmegaConf.merge(base, own))
+
+
+def test_every_unordered_solvent_pair_is_there(records, recipe):
+    dimers = [r for r in records if r.provenance["kind"] == "dimer"]
+    solvents = recipe["dimers"]["solvents"]
+    expected = {tuple(sorted((a, b))) for k, a in enumerate(solvents) for b in solvents[k:]}
+    found = [tuple(sorted(r.provenance["partners"])) for r in dimers]
+    assert set(found) == expected
+    assert all(found.count(pair) == recipe["dimers"]["per_pair"] for pair in expected)
+    assert all(r.provenance["fragment_charges"] == [0, 0] for r in dimers)
+
+
+def test_contact_ratios_span_the_repulsive_wall(records, recipe):
+    lo, hi = recipe["dimers"]["solvent_scale"]
+    ratios, energies = [], []
+    for r in records:
+        if r.provenance["kind"] != "dimer":
+            continue
+        fragments = np.asarray(r.provenance["fragments"])
+        a, b = r.positions[fragments == 0], r.positions[fragments == 1]
+        radii = np.array([vdw_radius(z) for z in r.numbers])
+        dist = np.linalg.norm(a[:, None] - b[None], axis=-1)
+        ratios.append((dist / (radii[fragments == 0][:, None] + radii[fragments == 1][None])).min())
+        energies.append(r.labels["interaction_energy"])
+    ratios, energies = np.array(ratios), np.array(energies)
+    assert lo - 1e-3 < ratios.min() < lo + 0.05 and hi - 0.05 < ratios.max() < hi + 1e-3
+    # closest contacts below 0.75 of the Bondi sum are repulsive on average; past 1.3 only dipoles interact
+    assert energies[ratios < 0.75].mean() > 2.0
+    assert np.abs(energies[ratios > 1.3]).max() < 3.0
+
+
+def test_relabelling_reproduces_stored_labels(records):
+    backend = make_backend({"name": "xtb"})
+    rng = np.random.default_rng(1)
+    for k in rng.choice(len(records), size=3, replace=False):
+        record = records[k]
+        fresh = label_structure(backend, structure_from_record(record), REQUESTS if "fragments" in record.provenance
+                                else REQUESTS[:-1])
+        assert set(fresh) == set(record.labels)
+        for name, value in fresh.items():
+            np.testing.assert_allclose(value, record.labels[name], rtol=1e-6, atol=1e-5)
