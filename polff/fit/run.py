@@ -37,12 +37,13 @@ def train_models(data: FitData, weights: dict[str, float], config: TrainConfig,
         plot_losses(trainer.history, member_dir / "loss_curve.png")
         summary = write_validation(validation_rows(model, split.val_molecules), member_dir,
                                    cluster_rows(model, split.val_clusters))
-        info = {"best_epoch": trainer.best["epoch"], "best_validation_loss": trainer.best["loss"],
+        kept_epoch = trainer.best["epoch"] if member.keep == "best" else trainer.epoch
+        info = {"best_epoch": trainer.best["epoch"], "best_validation_loss": trainer.best["loss"], "kept_epoch": kept_epoch,
                 "epochs_run": trainer.epoch, "loss_weights": trainer.loss.weights,
                 "loss_terms_used": sorted(trainer.loss.terms), "loss_terms_skipped": trainer.skipped_terms,
                 "train": dataclasses.asdict(member), "held_out": [m.key for m in split.val_molecules],
                 "training_molecules": len(split.train_molecules)}
         paths.append(save_model(model, member_dir / "model.pt", metadata=(metadata or {}) | info))
-        log.info("model %s (best epoch %d); held-out mean errors %s, interaction RMSE %s kcal/mol", paths[-1],
-                 trainer.best["epoch"], summary["mean"], summary.get("interaction_rmse_kcal_mol"))
+        log.info("model %s (epoch %d, the %s one); held-out mean errors %s, interaction RMSE %s kcal/mol", paths[-1],
+                 kept_epoch, member.keep, summary["mean"], summary.get("interaction_rmse_kcal_mol"))
     return paths

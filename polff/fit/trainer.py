@@ -40,7 +40,9 @@ class TrainConfig:
     decays from ``lr`` to ``lr * min_lr_factor`` over ``epochs`` (cosine); ``patience``: epochs
     without a lower validation loss before stopping; ``max_time_s``: stop (resumable) after an
     epoch once this much wall time has passed; ``keep_in_training``: molecules (names or SMILES as in
-    the stores) that are never held out, for species too few to spare (Li+ in a handful of ions)."""
+    the stores) that are never held out, for species too few to spare (Li+ in a handful of ions);
+    ``keep``: the weights returned, ``best`` (lowest validation loss) or ``last`` (the end of the
+    schedule, for when the validation loss is too noisy to select by)."""
 
     epochs: int = 100
     batch_size: int = 8
@@ -55,11 +57,14 @@ class TrainConfig:
     keep_in_training: tuple[str, ...] = ()  # molecule names or SMILES never held out (e.g. the few ions)
     dtype: str = "float32"
     max_time_s: float | None = None
+    keep: str = "best"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+        if self.keep not in ("best", "last"):
+            raise ValueError(f"train.keep must be 'best' or 'last', got {self.keep!r}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"train.val_fraction must be in [0, 1), got {self.val_fraction}")
         self.keep_in_training = tuple(self.keep_in_training)
@@ -221,9 +226,10 @@ class Trainer:
 
     # -- checkpoints -----------------------------------------------------------------------------
     def _settings(self) -> dict:
-        """What a checkpoint must agree on to be resumed (not the time budget)."""
+        """What a checkpoint must agree on to be resumed (not the time budget, nor which weights are kept)."""
         config = dataclasses.asdict(self.config)
         config.pop("max_time_s")
+        config.pop("keep")
         data = {"training": sorted(m.key for m in self.split.train_molecules),
                 "held_out": sorted(m.key for m in self.split.val_molecules),
                 "clusters": [len(self.split.train_clusters), len(self.split.val_clusters)]}
@@ -262,7 +268,7 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------------
     def fit(self, resume: bool = False, stop_after: int | None = None) -> Parameterizer:
         """Train until ``config.epochs``, early stopping, the time budget or ``stop_after`` epochs
-        (an interruption: the checkpoint stays resumable). Returns the best model."""
+        (an interruption: the checkpoint stays resumable). Returns the best or the last model (``config.keep``)."""
         checkpoint = self.out_dir / CHECKPOINT
         if resume and checkpoint.is_file():
             self.load_checkpoint(checkpoint)
@@ -283,9 +289,9 @@ class Trainer:
                 log.info("time budget of %g s used after epoch %d; resume with resume=true", self.config.max_time_s,
                          epoch)
                 break
-        best = Parameterizer(self.model_config).to(getattr(torch, self.config.dtype))
-        best.load_state_dict(self.best["state"])
-        return best.eval()
+        kept = Parameterizer(self.model_config).to(getattr(torch, self.config.dtype))
+        kept.load_state_dict(self.best["state"] if self.config.keep == "best" else self.model.state_dict())
+        return kept.eval()
 
     def _epoch(self, epoch: int) -> dict[str, float]:
         tic = time.monotonic()

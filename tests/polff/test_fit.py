@@ -339,6 +339,24 @@ def test_resumed_run_ends_bit_identical(monomer_records, tmp_path):
         Trainer(split, WEIGHTS, small_config(val_fraction=0.25, lr=1e-2), out_dir=tmp_path / "parts").fit(resume=True)
 
 
+def test_keep_last_returns_the_final_weights_and_resumes_a_finished_run(monomer_records, tmp_path):
+    data = read_records(monomer_records, molecule_names(monomer_records, 4))
+    split = make_split(data, 0.25, 0)
+    trainer = Trainer(split, WEIGHTS, small_config(val_fraction=0.25, patience=10), out_dir=tmp_path)
+    best = trainer.fit()
+    best_state = trainer.best["state"]
+    for name, value in best.state_dict().items():
+        assert torch.equal(value, best_state[name]), name
+    # the same finished run resumed with keep=last (the choice is not part of what must agree)
+    again = Trainer(split, WEIGHTS, small_config(val_fraction=0.25, patience=10, keep="last"), out_dir=tmp_path)
+    last = again.fit(resume=True)
+    assert again.epoch == 3
+    for name, value in last.state_dict().items():
+        assert torch.equal(value, trainer.model.state_dict()[name]), name
+    with pytest.raises(ValueError, match="train.keep must be 'best' or 'last'"):
+        small_config(keep="lowest")
+
+
 def test_held_out_molecules_never_reach_a_training_batch(monomer_records, tmp_path):
     names = molecule_names(monomer_records, 6)
     dimers = [dimer_record(monomer_records, a, b, -0.5) for a, b in zip(names, names[1:] + names[:1])]
