@@ -3,7 +3,8 @@
 # CPU times measured on 2 cores; every step resumes if interrupted (re-run the same command).
 #   1. DFT (wB97X-D4/def2-SVPD) ESP charges, Hirshfeld volumes and dftd4 properties of the conformers of
 #      data/qm/electrolyte_v1_gfn2.h5.gz -> data/qm/electrolyte_v1_wb97x_conformers.h5.gz   (~25 min)
-#   2. the polff GNN parameterizer ensemble -> data/models/polff_gnn_v1/member_<k>.pt       (~40 min)
+#   2. the polff GNN parameterizer ensemble (3 members trained side by side, 1 thread each)
+#      -> data/models/polff_gnn_v2/member_<k>.pt                                            (~30 min)
 #   3. the mlff model -> data/models/mlff_electrolyte_v1.pt                                  (~35 min)
 # Pass step numbers to run only some, e.g. `bash scripts/train_default_models.sh 2 3`.
 set -euo pipefail
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 RUNS=runs/default_models
 steps=${*:-1 2 3}
-mkdir -p "$RUNS" data/models/polff_gnn_v1
+mkdir -p "$RUNS" data/models/polff_gnn_v2
 
 for step in $steps; do case $step in
 1)
@@ -20,9 +21,15 @@ for step in $steps; do case $step in
     store=$RUNS/electrolyte_v1_wb97x_conformers.h5 hydra.run.dir=$RUNS/label_dft
   gzip -9 -n -c $RUNS/electrolyte_v1_wb97x_conformers.h5 > data/qm/electrolyte_v1_wb97x_conformers.h5.gz ;;
 2)
-  OMP_NUM_THREADS=1 $BIN/polff-train 'train.keep_in_training=[Li,Na]' train.epochs=20 train.patience=8 \
-    loss.alpha=10 n_models=3 hydra.run.dir=$RUNS/polff_gnn_v1
-  for k in 0 1 2; do cp $RUNS/polff_gnn_v1/member_$k/model.pt data/models/polff_gnn_v1/member_$k.pt; done ;;
+  # every store under data/qm/ (data.data_qm) plus ../shared/data/qm_monomer_100; member k is seed k
+  pids=()
+  for k in 0 1 2; do
+    OMP_NUM_THREADS=1 $BIN/polff-train 'train.keep_in_training=[Li,Na]' train.epochs=20 train.patience=20 \
+      loss.alpha=10 train.seed=$k hydra.run.dir=$RUNS/polff_gnn_v2_m$k > $RUNS/polff_gnn_v2_m$k.out 2>&1 &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done  # fails if a member failed (see its .out)
+  for k in 0 1 2; do cp $RUNS/polff_gnn_v2_m$k/model.pt data/models/polff_gnn_v2/member_$k.pt; done ;;
 3)
   OMP_NUM_THREADS=1 $BIN/mlff-train data.kind=label_store 'data.paths=[data/qm/electrolyte_v1_gfn2.h5.gz]' \
     model.features=64 model.layers=2 model.lmax=1 train.epochs=60 hydra.run.dir=$RUNS/mlff_electrolyte_v1
