@@ -27,6 +27,7 @@ import openmm
 import openmm.app as app
 import openmm.unit as u
 import pandas as pd
+from scipy.stats import chi2
 
 from elyte import units
 from elyte.errors import InputError, MDError
@@ -58,7 +59,7 @@ class Stage:
     segment_steps: int = 10000  # checkpoint after every segment
     cosine_acceleration: float = 0.0
     minimize_tolerance: float = 10.0  # kJ/mol/nm, OpenMM's convention
-    max_temperature_factor: float = 3.0  # blow-up when T exceeds this times the target
+    max_temperature_factor: float = 3.0  # blow-up when T exceeds this times the target (more: blow_up_factor)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -125,6 +126,13 @@ def _integrator(stage: Stage, box: np.ndarray | None) -> openmm.Integrator:
     return langevin(start, stage.friction, stage.timestep)
 
 
+def blow_up_factor(factor: float, dof: int) -> float:
+    """Kinetic temperature / target above which a stage counts as blown up: ``factor``, raised for
+    small systems (a molecule in vacuum), whose instantaneous temperature fluctuates as chi-square with
+    ``dof`` degrees of freedom, to where chance exceeds it once in 1e9 samples."""
+    return max(factor, float(chi2.isf(1e-9, max(dof, 1))) / max(dof, 1))
+
+
 def _set_temperature(integrator: openmm.Integrator, temperature: float) -> None:
     if isinstance(integrator, openmm.CustomIntegrator):
         integrator.setGlobalVariableByName("kT", (u.MOLAR_GAS_CONSTANT_R * temperature * u.kelvin)
@@ -156,6 +164,7 @@ class _Runner:
             context.setVelocitiesToTemperature(stage.temperature_start or stage.temperature, seed)
         self.mass = sum(system.getParticleMass(i).value_in_unit(u.dalton) for i in range(system.getNumParticles()))
         self.dof = 3 * system.getNumParticles() - system.getNumConstraints() - 3
+        self.hot = blow_up_factor(stage.max_temperature_factor, self.dof)
         self.step = 0
 
     def _simulation(self, index: int) -> app.Simulation:
@@ -256,7 +265,7 @@ class _Runner:
         temperature = 2.0 * kinetic / (self.dof * units.BOLTZMANN_KCAL)
         box = state.getPeriodicBoxVectors(asNumpy=True).value_in_unit(u.angstrom)
         volume = float(abs(np.linalg.det(box))) if self.system.usesPeriodicBoundaryConditions() else math.nan
-        if not (math.isfinite(potential) and math.isfinite(kinetic)) or temperature > s.max_temperature_factor * max(
+        if not (math.isfinite(potential) and math.isfinite(kinetic)) or temperature > self.hot * max(
                 s.temperature, self.temperature_at(self.step)):
             raise self.blow_up(f"potential {potential:.4g} kcal/mol, temperature {temperature:.4g} K "
                                f"(target {s.temperature} K)")

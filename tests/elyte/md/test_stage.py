@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from elyte.errors import MDError
-from elyte.md.stage import Stage, StartState, run_stage
+from elyte.md.stage import Stage, StartState, blow_up_factor, run_stage
 
 N_SIDE = 5  # 125 argon-like atoms
 
@@ -132,6 +132,16 @@ def test_blow_up_is_reported_with_stage_and_step(fluid, tmp_path):
     stage = Stage("hot", "nvt", steps=2000, temperature=120.0, timestep=60.0, report_every=10, segment_steps=1000)
     with pytest.raises(MDError, match=r"stage 'hot' blew up at step \d+"):
         _run(stage, fluid, tmp_path / "hot")
+
+
+def test_blow_up_threshold_allows_the_fluctuations_of_a_small_molecule():
+    """A 6-atom molecule in vacuum (12 degrees of freedom) at 298 K reaches 3x its temperature by
+    chance about once in 3,000 samples; the threshold rises for it and stays 3x for a liquid box."""
+    assert blow_up_factor(3.0, 2700) == 3.0
+    small = blow_up_factor(3.0, 12)
+    assert 5.0 < small < 8.0
+    samples = np.random.default_rng(0).chisquare(12, size=1_000_000) / 12
+    assert (samples > 3.0).sum() > 100 and (samples > small).sum() == 0
 
 
 @pytest.mark.parametrize("bad", [dict(kind="md"), dict(kind="nvt", steps=0), dict(kind="nvt", steps=150),
