@@ -20,6 +20,8 @@ import elyte
 
 log = logging.getLogger(__name__)
 
+FAILED = "failed.txt"  # a failed job of a sweep leaves its error message here (elyte.cli.app.exit_on_failure)
+
 
 def start_run(cfg: DictConfig) -> Path:
     """Write the resolved config into the Hydra run directory, log provenance, return the directory."""

@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -13,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from elyte.errors import InputError, MDError
 from elyte.paths import config_dir, data_dir
 from elyte.pipeline.reference import smiles_of
+from elyte.runs import FAILED
 
 # ${data:path} -> absolute path of a file shipped under data/
 OmegaConf.register_new_resolver("data", lambda rel: str(data_dir() / rel), replace=True)
@@ -25,14 +27,26 @@ def hydra_command(config_name: str) -> Callable[[Callable[[DictConfig], None]], 
     return hydra.main(config_path=str(config_dir()), config_name=config_name, version_base="1.3")
 
 
+def in_sweep() -> bool:
+    """True inside one job of a Hydra multirun (``-m``)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
 @contextmanager
-def exit_on_failure(log: logging.Logger) -> Iterator[None]:
-    """Log the message of an InputError (exit 2) or MDError (exit 1) instead of a traceback."""
+def exit_on_failure(log: logging.Logger, run_dir: Path | None = None) -> Iterator[None]:
+    """Log the message of an InputError (exit 2) or MDError (exit 1) instead of a traceback. Within a
+    sweep (``run_dir`` given and :func:`in_sweep`), write it to ``run_dir/failed.txt`` and return
+    instead, so that the other jobs go on (the with-block is left at the error)."""
+    if run_dir is not None:
+        (run_dir / FAILED).unlink(missing_ok=True)  # from an earlier try of this job
     try:
         yield
-    except InputError as err:
+    except (InputError, MDError) as err:
         log.error("%s", err)
-        sys.exit(2)
-    except MDError as err:
-        log.error("%s", err)
-        sys.exit(1)
+        if run_dir is not None and in_sweep():
+            (run_dir / FAILED).write_text(f"{type(err).__name__}: {err}\n")
+            return
+        sys.exit(2 if isinstance(err, InputError) else 1)

@@ -19,12 +19,15 @@ log = logging.getLogger("elyte.predict")
 @hydra_command("predict")
 def main(cfg: DictConfig) -> None:
     run_dir = start_run(cfg)
-    with exit_on_failure(log):
+    results = None
+    with exit_on_failure(log, run_dir):  # in a sweep, a failed job is recorded and the others go on
         formulation = from_config(OmegaConf.to_container(cfg.formulation, resolve=True))
         protocol = Protocol.from_config(OmegaConf.to_container(cfg.protocol, resolve=True))
         forcefield = hydra.utils.instantiate(cfg.forcefield)
         results = predict(formulation, forcefield, protocol, run_dir, int(cfg.seed), float(cfg.density_scale),
                           str(cfg.platform), cfg.threads)
+    if results is None:
+        return
     for result in results:
         for p in result.properties:
             log.info("%.2f K  %-22s %s", result.temperature, p.name, p.estimate)

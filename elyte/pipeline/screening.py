@@ -16,6 +16,7 @@ import pandas as pd
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from elyte.runs import FAILED
 from elyte.units import KJ_TO_KCAL
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,18 @@ def write_summary(sweep_dir: Path) -> pd.DataFrame:
         lines.append("|" + "---|" * len(wide.columns))
         lines += ["| " + " | ".join(str(x) for x in row) + " |" for row in wide.itertuples(index=False)]
         lines += experiment_errors(table)
+    lines += failures(sweep_dir)
     (sweep_dir / "summary.md").write_text("\n".join(lines) + "\n")
     return table
+
+
+def failures(sweep_dir: Path) -> list[str]:
+    """Markdown lines naming the jobs that failed (``failed.txt`` in their run directory) and why."""
+    found = sorted(sweep_dir.glob(f"*/{FAILED}"))
+    if not found:
+        return []
+    lines = ["", "## Failed jobs (rerun the same command: finished stages are kept)", ""]
+    return lines + [f"- `{path.parent.name}`: {path.read_text().strip()}" for path in found]
 
 
 def experiment_errors(table: pd.DataFrame) -> list[str]:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 
+import pytest
 from hydra import compose, initialize_config_dir
 
+from elyte.cli import app
+from elyte.errors import InputError, MDError
 from elyte.paths import config_dir
 from elyte.pipeline.screening import write_summary
+from elyte.runs import FAILED
 
 
 def _job(directory, formulation, density, experimental=None):
@@ -40,6 +45,32 @@ def test_summary_reports_errors_against_experiment(tmp_path):
     text = (tmp_path / "summary.md").read_text()
     # mean error (0.10 - 0.20) / 2 = -0.05, MAE 0.15, relative 15 %
     assert "| density_g_cm3 | g/cm^3 | 2 | -0.05 | 0.15 | 15 |" in text
+
+
+def test_summary_names_the_failed_jobs(tmp_path):
+    _job(tmp_path / "0_liquid=a", "A", 1.10)
+    (tmp_path / "1_liquid=b").mkdir()
+    (tmp_path / "1_liquid=b" / FAILED).write_text("MDError: stage 'gas_production' blew up at step 6520\n")
+    table = write_summary(tmp_path)
+    assert list(table.formulation) == ["A"]
+    text = (tmp_path / "summary.md").read_text()
+    assert "## Failed jobs" in text and "- `1_liquid=b`: MDError: stage 'gas_production' blew up" in text
+
+
+def test_a_failed_job_of_a_sweep_is_recorded_and_does_not_raise(tmp_path, monkeypatch):
+    log = logging.getLogger("test")
+    monkeypatch.setattr(app, "in_sweep", lambda: True)
+    (tmp_path / FAILED).write_text("from an earlier try\n")
+    with app.exit_on_failure(log, tmp_path):
+        raise MDError("stage 'md' blew up at step 10")
+    assert (tmp_path / FAILED).read_text() == "MDError: stage 'md' blew up at step 10\n"
+    with app.exit_on_failure(log, tmp_path):
+        pass  # a successful try removes the record of the failed one
+    assert not (tmp_path / FAILED).exists()
+    monkeypatch.setattr(app, "in_sweep", lambda: False)  # a single run still exits with the error's code
+    with pytest.raises(SystemExit) as exit_info, app.exit_on_failure(log, tmp_path):
+        raise InputError("bad formulation")
+    assert exit_info.value.code == 2
 
 
 def test_predict_config_composes_with_the_joblib_launcher_and_summary_callback():
