@@ -137,9 +137,9 @@ def summarize_dimers(rows: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    default_stores = sorted((data_dir() / "qm").glob("electrolyte_v1_*.h5.gz"))
+    default_stores = sorted((data_dir() / "qm").glob("*.h5.gz"))
     parser.add_argument("--stores", nargs="+", type=Path, default=default_stores,
-                        help="label stores to compare on (default: data/qm/electrolyte_v1_*.h5.gz)")
+                        help="label stores to compare on (default: every store under data/qm/)")
     parser.add_argument("--gnn", type=Path, default=default_model_dir(),
                         help="GNN model file or ensemble directory (default: the shipped ensemble)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
