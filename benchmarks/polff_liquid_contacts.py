@@ -29,10 +29,9 @@ from elyte.labels.compute import label_structure
 from elyte.labels.engines import make_backend
 from elyte.labels.structure import QMStructure
 from elyte.pipeline.reference import smiles_of
-from polff.energy import PolarizableEnergy
+from polff.energy import interaction_energy
 from polff.forcefield import GNNParameters, PolffForceField
 from polff.params import default_model_dir
-from polff.system import PolSystem
 
 NM = units.ANGSTROM_TO_NM
 
@@ -77,15 +76,6 @@ def closest_dimers(positions: np.ndarray, cell: np.ndarray, n_atoms: int, centre
     return out
 
 
-def model_interaction(params, positions: np.ndarray) -> float:
-    n = params.n_atoms
-    pair = PolarizableEnergy(PolSystem.from_molecules([params, params]), solver="direct")
-    one = PolarizableEnergy(PolSystem.from_molecules([params]), solver="direct")
-    x = torch.tensor(positions, dtype=torch.float64)
-    with torch.no_grad():
-        return float(pair(x)["total"] - one(x[:n])["total"] - one(x[n:])["total"])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--liquid", default="DMC", help="a name or abbreviation of the reference table, or a SMILES")
@@ -113,7 +103,7 @@ def main() -> None:
         numbers = np.tile([a.GetAtomicNum() for a in species.rdkit().GetAtoms()], 2)
         dimer = QMStructure(numbers, xyz, fragments=np.repeat([0, 1], species.n_atoms))
         qm = float(label_structure(backend, dimer, ["energy", "interaction_energy"])["interaction_energy"])
-        rows.append((distance, qm, model_interaction(params, xyz)))
+        rows.append((distance, qm, interaction_energy([params, params], torch.tensor(xyz))))
     rows = np.array(rows)
     error = rows[:, 2] - rows[:, 1]
     print(f"\n{len(rows)} closest-neighbour dimers of the last frame (closest atom-atom distance "

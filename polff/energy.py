@@ -8,9 +8,12 @@ cutoff (plain truncation), charges and induced dipoles by Ewald summation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from elyte.neighbors import neighbor_list, pair_vectors
+from polff.parameters import MoleculeParameters
 from polff.system import PolSystem
 from polff.terms.angles import angle_energy
 from polff.terms.bonds import bond_energy
@@ -95,3 +98,16 @@ class PolarizableEnergy:
         self.dipoles = elec.dipoles
         out["total"] = sum(out[t] for t in TERMS)
         return out
+
+
+def interaction_energy(molecules: Sequence[MoleculeParameters], positions: torch.Tensor) -> float:
+    """Energy of the cluster of ``molecules`` (atoms consecutive, in that order; positions in
+    Angstrom) minus each molecule's own energy at the same geometry, in kcal/mol (no box)."""
+    with torch.no_grad():
+        total = float(PolarizableEnergy(PolSystem.from_molecules(list(molecules)), solver="direct")(positions)["total"])
+        start = 0
+        for molecule in molecules:
+            alone = PolarizableEnergy(PolSystem.from_molecules([molecule]), solver="direct")
+            total -= float(alone(positions[start:start + molecule.n_atoms])["total"])
+            start += molecule.n_atoms
+    return total

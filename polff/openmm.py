@@ -64,6 +64,7 @@ _FUSED_PARAMETERS = {  # name: (field, factor from internal units, transform)
     "t": ("ct_eps", KJ * NM**4, np.sqrt), "k": ("ct_lamb", 1.0, np.sqrt), "h": ("rvdw", NM / 2, lambda x: x),
 }
 
+
 def _related_pairs(molecules: Sequence[MoleculeParameters], rules: ScalingRules) -> list[tuple[int, int, int]]:
     """(i, j, relation) of the intramolecular pairs that some non-bonded rule scales (global indices).
 

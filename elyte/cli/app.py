@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from elyte.errors import InputError, MDError
@@ -29,9 +31,6 @@ def hydra_command(config_name: str) -> Callable[[Callable[[DictConfig], None]], 
 
 def in_sweep() -> bool:
     """True inside one job of a Hydra multirun (``-m``)."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from polff.energy import TERMS, PolarizableEnergy
+from polff.energy import TERMS, PolarizableEnergy, interaction_energy
 from polff.system import PolSystem
 
 ENERGY_TOL = 1e-8  # kcal/mol, absolute (the reference is float64)
@@ -34,6 +34,7 @@ def test_isolated_molecules_and_interaction(cluster):
         isolated_total += float(energies["total"])
     cluster_total = float(PolarizableEnergy(PolSystem.from_molecules(molecules))(positions)["total"])
     assert cluster_total - isolated_total == pytest.approx(ref["interaction"]["total"], abs=1e-7)
+    assert interaction_energy(molecules, positions) == pytest.approx(ref["interaction"]["total"], abs=1e-7)
 
 
 def test_induced_dipoles(cluster, cluster_system):
