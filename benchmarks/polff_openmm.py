@@ -8,7 +8,9 @@ induction to a matching tolerance) and a fixed-charge NonbondedForce (PME), on t
 Prints the median ms per MD step (Verlet, 1 fs; the systems timed round-robin) for the full export,
 its short-range terms (repulsion, dispersion, charge transfer: the fused force and one force per
 term), its electrostatics (charges by PME plus the plugin's induced dipoles), its polarization
-force alone, the AMOEBA multipole force alone and the fixed-charge PME force alone.
+force alone (converged and extrapolated dipoles), the AMOEBA multipole force alone and the
+fixed-charge PME force alone; then how far the extrapolated polarization's energy and forces are
+from converged dipoles (tolerance 1e-8 e*A) on the box as published.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 import openmm
 
 from elyte import units
+from polff.extrapolation import ELECTROLYTE, fit_coefficients
 from polff.io.byteff import read_byteff
 from polff.openmm import GROUPS, build_system
 from polff.system import MAX_RELATION, bond_distances
@@ -100,9 +103,29 @@ def median_ms_per_step(contexts: dict, steps: dict, repeats: int) -> dict[str, f
         for name, context in contexts.items():
             start = time.perf_counter()
             context.getIntegrator().step(steps[name])
-            context.getState(getEnergy=True)
             times[name].append(1000 * (time.perf_counter() - start) / steps[name])
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def energy_forces(system, positions_nm, threads: int):
+    platform = openmm.Platform.getPlatformByName("CPU")
+    context = openmm.Context(system, openmm.VerletIntegrator(0.001), platform, {"Threads": str(threads)})
+    context.setPositions(positions_nm)
+    state = context.getState(getEnergy=True, getForces=True)
+    return state.getPotentialEnergy()._value, state.getForces(asNumpy=True)._value
+
+
+def extrapolation_error(molecules, box, x, args, coefficients) -> str:
+    """Energy and force error of extrapolated polarization against dipoles converged to 1e-8 e*A."""
+    group = GROUPS["polarization"]
+    systems = [only(build_system(molecules, box=box, cutoff=args.cutoff, ewald_tolerance=args.ewald_tolerance,
+                                 polarization_tolerance=1e-8, extrapolation=c), lambda f: f.getForceGroup() == group)
+               for c in (None, coefficients)]
+    (e0, f0), (e1, f1) = (energy_forces(s, x, args.threads) for s in systems)
+    rms = np.sqrt(((f1 - f0) ** 2).mean() / (f0**2).mean())
+    return (f"extrapolated {tuple(round(c, 4) for c in coefficients)} vs converged: polarization energy "
+            f"{e1:.1f} vs {e0:.1f} kJ/mol ({(e1 - e0) / abs(e0):+.2e} relative), force RMS error {rms:.2e} of the "
+            f"RMS force, largest {np.abs(f1 - f0).max():.1f} kJ/mol/nm")
 
 
 def main() -> None:
@@ -117,11 +140,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
                         / "byteff_pol_example" / "electrolyte", help="folder with solvent_salt.gro and the .itp/.json")
     parser.add_argument("--only", nargs="*", help="run just the systems whose names contain one of these words")
+    parser.add_argument("--fit-order", type=int, default=None,
+                        help="refit the extrapolation coefficients to this order on the box (polff.extrapolation); "
+                             "default: the shipped polff.extrapolation.ELECTROLYTE")
     args = parser.parse_args()
 
     folder = args.data
     molecules, positions, box = load_box(folder)
     x = positions * NM
+    coefficients = ELECTROLYTE if args.fit_order is None else fit_coefficients(molecules, positions, box, args.fit_order)
     full = build_system(molecules, box=box, cutoff=args.cutoff, ewald_tolerance=args.ewald_tolerance,
                         polarization_tolerance=args.tolerance)
     split = build_system(molecules, box=box, cutoff=args.cutoff, ewald_tolerance=args.ewald_tolerance,
@@ -135,6 +162,9 @@ def main() -> None:
         "polff charges + induced dipoles (NonbondedForce + plugin)": only(
             full, lambda f: f.getForceGroup() in (group, GROUPS["electrostatics_permanent"])),
         "polff polarization force alone (plugin)": only(full, lambda f: f.getForceGroup() == group),
+        "polff polarization force alone, extrapolated (plugin)": only(
+            build_system(molecules, box=box, cutoff=args.cutoff, ewald_tolerance=args.ewald_tolerance,
+                         extrapolation=coefficients), lambda f: f.getForceGroup() == group),
         "AmoebaMultipoleForce alone (stock)": amoeba_system(molecules, box, args.cutoff, args.tolerance * NM),
         "NonbondedForce PME fixed charges alone (stock)": only(full, lambda f: isinstance(f, openmm.NonbondedForce)),
     }
@@ -150,6 +180,8 @@ def main() -> None:
     for name, ms in result.items():
         ratio = f"{ms / fixed:.1f}" if fixed else "-"
         print(f"| {name} | {ms:.1f} | {ratio} |")
+    if not args.only or any("extrapolated" in name for name in contexts):
+        print("\n" + extrapolation_error(molecules, box, x, args, coefficients))
 
 
 if __name__ == "__main__":

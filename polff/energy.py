@@ -36,12 +36,14 @@ class PolarizableEnergy:
     """Energy of a :class:`PolSystem` with the ByteFF-Pol functional form.
 
     ``cell``: [3, 3] box vectors (rows, Angstrom) for a periodic box, None for a cluster;
-    ``cutoff`` (Angstrom) and ``ewald_tolerance`` apply to boxes only.
+    ``cutoff`` (Angstrom) and ``ewald_tolerance`` apply to boxes only. Induced dipoles converge to
+    ``tolerance`` (e*A) unless ``extrapolation`` gives the coefficients of extrapolated
+    polarization (polff.extrapolation).
     """
 
     def __init__(self, system: PolSystem, rules: ScalingRules | None = None, solver: str = "auto",
                  tolerance: float = 1e-8, cell: torch.Tensor | None = None, cutoff: float = 9.0,
-                 ewald_tolerance: float = 1e-6):
+                 ewald_tolerance: float = 1e-6, extrapolation: Sequence[float] | None = None):
         self.system = system
         self.rules = rules or ScalingRules()
         self.solver = solver
@@ -49,6 +51,7 @@ class PolarizableEnergy:
         self.cell = cell
         self.cutoff = cutoff
         self.ewald = EwaldParameters.from_tolerance(cutoff, ewald_tolerance)
+        self.extrapolation = None if extrapolation is None else list(extrapolation)
         if cell is None:
             self.i, self.j = torch.triu_indices(system.n_atoms, system.n_atoms, offset=1)
         self.dipoles: torch.Tensor | None = None  # induced dipoles of the last evaluation (e*A)
@@ -88,14 +91,14 @@ class PolarizableEnergy:
         out["charge_transfer"] = charge_transfer_energy(pairs.r, pairs.i, pairs.j, p, scale["charge_transfer"])
         if cell is None:
             elec = electrostatics_energy(p["charge"], p["alpha"], p["pol_damping"], pairs, scale["charge"],
-                                         scale["dipole"], self.solver, self.tolerance)
+                                         scale["dipole"], self.solver, self.tolerance, self.extrapolation)
         else:
             elec = ewald_electrostatics(p["charge"], p["alpha"], p["pol_damping"], positions,
                                         cell, pairs, scale["charge"], scale["dipole"],
-                                        self.ewald, self.tolerance)
+                                        self.ewald, self.tolerance, extrapolation=self.extrapolation)
         out["electrostatics_permanent"] = elec.permanent
         out["polarization"] = elec.polarization
-        self.dipoles = elec.dipoles
+        self.dipoles = elec.dipoles.detach()
         out["total"] = sum(out[t] for t in TERMS)
         return out
 

@@ -163,7 +163,7 @@ def _electrostatics(charges, related, rules: ScalingRules, periodic: bool, cutof
 
 
 def _polarization(atom_params, related, rules: ScalingRules, periodic: bool, cutoff: float, ewald_tolerance: float,
-                  tolerance: float):
+                  tolerance: float, extrapolation: Sequence[float] | None):
     """The plugin's PolarizationForce: induced dipoles only (the charge-charge energy is the
     NonbondedForce's); the permanent field scaled like the charge-charge term, the dipole-dipole
     coupling by its own rule."""
@@ -173,7 +173,7 @@ def _polarization(atom_params, related, rules: ScalingRules, periodic: bool, cut
     force = polarization_force(
         atom_params["charge"], atom_params["alpha"] * NM**3, atom_params["pol_damping"] * NM**3, exceptions,
         thole_a=THOLE_A, cutoff=cutoff if periodic else None, ewald_tolerance=ewald_tolerance,
-        tolerance=tolerance * NM, include_charge_charge=False,
+        tolerance=tolerance * NM, include_charge_charge=False, extrapolation=extrapolation,
     )
     force.setName("polarization")
     return force
@@ -204,6 +204,7 @@ def build_system(
     ewald_tolerance: float = 5e-5,
     polarization_tolerance: float = 1e-8,
     split_terms: bool = False,
+    extrapolation: Sequence[float] | None = None,
 ) -> openmm.System:
     """An ``openmm.System`` for ``molecules`` (in order), every term of the torch model included.
 
@@ -213,7 +214,8 @@ def build_system(
     (on the Reference platform the dipoles' reciprocal sum is the exact Ewald sum PME approximates). The induced dipoles converge until every atom's residual is below
     ``polarization_tolerance`` (e*A), as in :class:`polff.energy.PolarizableEnergy`. Force groups
     follow GROUPS; the polarization force is named 'polarization'. Repulsion, dispersion and charge
-    transfer share one force (and the group of 'repulsion') unless ``split_terms``.
+    transfer share one force (and the group of 'repulsion') unless ``split_terms``. ``extrapolation``:
+    coefficients of extrapolated polarization (polff.extrapolation) instead of converged dipoles.
     """
     rules = rules or ScalingRules()
     system = openmm.System()
@@ -237,7 +239,7 @@ def build_system(
     forces.append(("electrostatics_permanent",
                    _electrostatics(atom_params["charge"], related, rules, periodic, cutoff * NM, ewald_tolerance)))
     forces.append(("polarization", _polarization(atom_params, related, rules, periodic, cutoff * NM, ewald_tolerance,
-                                                 polarization_tolerance)))
+                                                 polarization_tolerance, extrapolation)))
     for term, force in forces:
         force.setForceGroup(GROUPS[term])
         system.addForce(force)

@@ -5,7 +5,7 @@ OpenMM units: charges e, polarizabilities and damping volumes nm^3, cutoff nm, d
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import openmm
@@ -25,13 +25,15 @@ def polarization_force(
     tolerance: float = 1e-9,
     max_iterations: int = 500,
     include_charge_charge: bool = True,
+    extrapolation: Sequence[float] | None = None,
 ):
     """A PolarizationForce: NoCutoff when ``cutoff`` is None, else periodic with that cutoff (nm)
     and ``method`` 'pme' (smooth PME on the CPU platform; the exact Ewald sum on Reference) or
     'ewald' (the explicit k-space sum everywhere).
 
     ``exceptions``: (i, j, charge-charge scale, permanent-field scale, dipole-dipole scale);
-    ``tolerance``: largest per-atom residual of the induced dipoles (e*nm).
+    ``tolerance``: largest per-atom residual of the induced dipoles (e*nm); ``extrapolation``:
+    coefficients c_0..c_n of extrapolated polarization instead of converged (mutual) dipoles.
     """
     plugin = load()
     charges, polarizabilities, damping_volumes = (np.asarray(a, dtype=float) for a in
@@ -56,6 +58,9 @@ def polarization_force(
     force.setMutualInducedTolerance(tolerance)
     force.setMutualInducedMaxIterations(max_iterations)
     force.setIncludeChargeChargeEnergy(include_charge_charge)
+    if extrapolation is not None:
+        force.setPolarizationType(plugin.PolarizationForce.Extrapolated)
+        force.setExtrapolationCoefficients([float(c) for c in extrapolation])
     return force
 
 

@@ -13,12 +13,14 @@ Units: Angstrom, e, e*A, kcal/mol (through the Coulomb constant).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
 from elyte.electrostatics.ewald import EwaldParameters, reciprocal_sum, self_and_background
 from elyte.units import COULOMB_KCAL_ANGSTROM
-from polff.terms.electrostatics import ElectrostaticsResult, PairGeometry, conjugate_gradient, thole_damping
+from polff.terms.electrostatics import (ElectrostaticsResult, PairGeometry, conjugate_gradient, extrapolated_dipoles,
+                                       thole_damping)
 
 
 def ewald_energy(
@@ -67,13 +69,20 @@ def ewald_electrostatics(
     ewald: EwaldParameters,
     tolerance: float = 1e-8,
     max_iterations: int = 500,
+    extrapolation: Sequence[float] | None = None,
 ) -> ElectrostaticsResult:
-    """Permanent and polarization energies (kcal/mol) and induced dipoles (e*A) of a periodic box."""
+    """Permanent and polarization energies (kcal/mol) and induced dipoles (e*A) of a periodic box;
+    converged dipoles, or extrapolated ones with the coefficients ``extrapolation`` (see
+    polff.terms.electrostatics)."""
     def energy(mu, x=positions, h=cell, p=pairs):
         return ewald_energy(q, mu, x, h, p, pol_damping, charge_scale, dipole_scale, ewald)
 
     zero = torch.zeros_like(positions)
     permanent = energy(zero)
+    if extrapolation is not None:
+        field = _field(energy, zero, differentiable=True)
+        mu = extrapolated_dipoles(alpha, field, lambda m: _field(energy, m, differentiable=True) - field, extrapolation)
+        return ElectrostaticsResult(permanent, -0.5 * COULOMB_KCAL_ANGSTROM * (mu * field).sum(), mu)
     mu = _solve(lambda m: energy(m, positions.detach(), cell.detach(), _detach(pairs)), alpha.detach(), zero,
                 tolerance, max_iterations)
     polarizable = alpha > 0
@@ -82,11 +91,12 @@ def ewald_electrostatics(
     return ElectrostaticsResult(permanent, self_term + energy(mu) - permanent, mu)
 
 
-def _field(energy, mu: torch.Tensor) -> torch.Tensor:
-    """Electric field at the dipoles (e/A^2): -dE/dmu / Coulomb constant."""
+def _field(energy, mu: torch.Tensor, differentiable: bool = False) -> torch.Tensor:
+    """Electric field at the dipoles (e/A^2): -dE/dmu / Coulomb constant; ``differentiable``
+    keeps its graph (in mu and in whatever ``energy`` depends on)."""
     with torch.enable_grad():
-        m = mu.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(energy(m), m)
+        m = mu if differentiable and mu.requires_grad else mu.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(energy(m), m, create_graph=differentiable)
     return -grad / COULOMB_KCAL_ANGSTROM
 
 

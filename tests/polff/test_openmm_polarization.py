@@ -1,7 +1,9 @@
 """The plugin's PolarizationForce through polff's OpenMM export: every term and the total equal the
 torch model's on the Reference and CPU platforms (clusters and a periodic box), induced dipoles
 equal torch's, forces equal finite differences, the CPU fast path (cell list, threads) equals the
-Reference oracle, XML round trips, and non-convergence raises a clear error."""
+Reference oracle, XML round trips, and non-convergence raises a clear error. Extrapolated
+polarization likewise: its analytic forces against torch's autograd through the chain and
+against finite differences."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ KCAL_A = KCAL / openmm.unit.angstrom
 TORCH_EWALD_TOLERANCE = 1e-8  # converged: the reference for OpenMM's PME
 # per platform: Reference sums the Ewald series explicitly, less accurate than CPU's PME at one tolerance
 OPENMM_EWALD_TOLERANCE = {"Reference": 1e-6, "CPU": 1e-5}
+OPT3 = (-0.154, 0.017, 0.658, 0.474)  # AMOEBA's coefficients; any set exercises the same code
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +45,9 @@ def pf6_dmc(byteff_dir, electrolyte_molecules):
     return "pf6_dmc", [pf6, dmc], torch.tensor(np.concatenate([x_pf6, x_dmc]))
 
 
-def _torch_terms(molecules, positions, cell=None, rules=None):
+def _torch_terms(molecules, positions, cell=None, rules=None, extrapolation=None):
     model = PolarizableEnergy(PolSystem.from_molecules(molecules), rules=rules, cell=cell, cutoff=9.0,
-                              ewald_tolerance=TORCH_EWALD_TOLERANCE)
+                              ewald_tolerance=TORCH_EWALD_TOLERANCE, extrapolation=extrapolation)
     pos = positions.clone().requires_grad_(True)
     energies = model(pos)
     out = {}
@@ -65,11 +68,12 @@ def _openmm_term(context, groups):
     return state.getPotentialEnergy().value_in_unit(KCAL), state.getForces(asNumpy=True).value_in_unit(KCAL_A)
 
 
-def _compare(label, molecules, positions, platform, cell=None, rules=None):
-    reference, dipoles = _torch_terms(molecules, positions, cell, rules)
+def _compare(label, molecules, positions, platform, cell=None, rules=None, extrapolation=None):
+    reference, dipoles = _torch_terms(molecules, positions, cell, rules, extrapolation)
     box = None if cell is None else cell.numpy()
     system = build_system(molecules, box=box, cutoff=9.0, rules=rules, long_range_correction=False,
-                          ewald_tolerance=OPENMM_EWALD_TOLERANCE[platform], split_terms=True)
+                          ewald_tolerance=OPENMM_EWALD_TOLERANCE[platform], split_terms=True,
+                          extrapolation=extrapolation)
     context = _context(system, positions, platform)
     for term, groups in [*((t, {g}) for t, g in GROUPS.items()), ("total", set(GROUPS.values()))]:
         e_torch, f_torch = reference[term]
@@ -83,9 +87,10 @@ def _compare(label, molecules, positions, platform, cell=None, rules=None):
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_clusters_match_torch(cluster, platform):
+@pytest.mark.parametrize("extrapolation", [None, OPT3])
+def test_clusters_match_torch(cluster, platform, extrapolation):
     name, molecules, positions, _ = cluster
-    _compare(name, molecules, positions, platform)
+    _compare(name, molecules, positions, platform, extrapolation=extrapolation)
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -95,9 +100,10 @@ def test_anion_solvent_cluster_matches_torch(pf6_dmc, platform):
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_periodic_box_matches_torch(small_box, platform):
+@pytest.mark.parametrize("extrapolation", [None, OPT3])
+def test_periodic_box_matches_torch(small_box, platform, extrapolation):
     molecules, positions, cell = small_box
-    _compare("small box", molecules, positions, platform, cell=cell)
+    _compare("small box", molecules, positions, platform, cell=cell, extrapolation=extrapolation)
 
 
 def test_other_scaling_rules_match_torch(cluster):
@@ -159,15 +165,17 @@ def test_cpu_cell_list_equals_reference_in_a_triclinic_box(small_box):
 
 
 @pytest.mark.parametrize("periodic", [False, True])
-def test_forces_equal_finite_differences(small_box, periodic):
+@pytest.mark.parametrize("extrapolation", [None, OPT3])
+def test_forces_equal_finite_differences(small_box, periodic, extrapolation):
     """CPU platform: PME (a coarse grid) in a triclinic box, and 60 atoms without cutoff; the
     charge-charge energy included, so that every kernel's derivative is exercised."""
     _, positions, cell = small_box
-    force = _box_force(small_box, 6.0, ewald_tolerance=1e-4, include_charge_charge=True)
+    force = _box_force(small_box, 6.0, ewald_tolerance=1e-4, include_charge_charge=True, extrapolation=extrapolation)
     x, box = positions.numpy() * units.ANGSTROM_TO_NM, _triclinic(cell)
     if not periodic:
         x, box = x[:60], None
-        force = polarization_force(*zip(*(force.getParticleParameters(i) for i in range(60))), tolerance=1e-12)
+        force = polarization_force(*zip(*(force.getParticleParameters(i) for i in range(60))), tolerance=1e-12,
+                                   extrapolation=extrapolation)
     _, forces, context = _plugin_energy_and_forces(force, x, box, "CPU")
     h = 1e-6
     for atom, axis in [(0, 0), (17, 1), (len(x) - 1, 2)]:
@@ -180,9 +188,10 @@ def test_forces_equal_finite_differences(small_box, periodic):
         assert -(energies[0] - energies[1]) / (2 * h) == pytest.approx(forces[atom, axis], rel=1e-5, abs=1e-3)
 
 
-def test_xml_round_trip(cluster):
+@pytest.mark.parametrize("extrapolation", [None, (0.1, 0.3, 0.6)])
+def test_xml_round_trip(cluster, extrapolation):
     _, molecules, positions, _ = cluster
-    system = build_system(molecules)
+    system = build_system(molecules, extrapolation=extrapolation)
     again = openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(system))
     plugin = load()
     original = [plugin.PolarizationForce.cast(f) for f in system.getForces() if plugin.PolarizationForce.isinstance(f)]
@@ -195,7 +204,8 @@ def test_xml_round_trip(cluster):
     assert [a.getExceptionParameters(k) for k in range(a.getNumExceptions())] == \
         [b.getExceptionParameters(k) for k in range(b.getNumExceptions())]
     for getter in ("getTholeA", "getNonbondedMethod", "getMutualInducedTolerance", "getMutualInducedMaxIterations",
-                   "getIncludeChargeChargeEnergy", "getCutoffDistance", "getEwaldErrorTolerance"):
+                   "getIncludeChargeChargeEnergy", "getCutoffDistance", "getEwaldErrorTolerance", "getPolarizationType",
+                   "getExtrapolationCoefficients"):
         assert getattr(a, getter)() == getattr(b, getter)()
     e = [_openmm_term(_context(s, positions, "Reference"), {GROUPS["polarization"]})[0] for s in (system, again)]
     assert e[0] == pytest.approx(e[1], rel=1e-12)
@@ -233,14 +243,16 @@ def test_polarization_catastrophe_is_reported():
 
 
 @pytest.mark.parametrize("include_charge_charge", [False, True])
-def test_cpu_pme_equals_reference_ewald(small_box, include_charge_charge):
+@pytest.mark.parametrize("extrapolation", [None, OPT3])
+def test_cpu_pme_equals_reference_ewald(small_box, include_charge_charge, extrapolation):
     """PME (CPU, tolerance 1e-5) against the converged Ewald sum it approximates (Reference), triclinic box."""
     _, positions, cell = small_box
     box = _triclinic(cell)
     x = positions.numpy() * units.ANGSTROM_TO_NM
     results = []
     for platform, tolerance in (("Reference", 1e-9), ("CPU", 1e-5)):
-        force = _box_force(small_box, 6.0, ewald_tolerance=tolerance, include_charge_charge=include_charge_charge)
+        force = _box_force(small_box, 6.0, ewald_tolerance=tolerance, include_charge_charge=include_charge_charge,
+                           extrapolation=extrapolation)
         results.append(_plugin_energy_and_forces(force, x, box, platform)[:2])
     (e_ref, f_ref), (e_pme, f_pme) = results
     assert e_pme == pytest.approx(e_ref, rel=1e-5)

@@ -5,6 +5,8 @@
 %include "swig/typemaps.i"
 
 %{
+#include <stdexcept>
+
 #include "elyte/PolarizationForce.h"
 #include "OpenMM.h"
 #include "OpenMMAmoeba.h"
@@ -28,7 +30,7 @@ namespace elyte {
 class PolarizationForce : public OpenMM::Force {
 public:
     enum NonbondedMethod { NoCutoff = 0, Ewald = 1, PME = 2 };
-    enum PolarizationType { Mutual = 0 };
+    enum PolarizationType { Mutual = 0, Extrapolated = 1 };
     PolarizationForce();
     int getNumParticles() const;
     int addParticle(double charge, double polarizability, double dampingVolume);
@@ -66,6 +68,28 @@ public:
     bool usesPeriodicBoundaryConditions() const;
 
     %extend {
+        /** Coefficients c_0..c_n of extrapolated polarization, as a list of floats. */
+        PyObject* getExtrapolationCoefficients() const {
+            const std::vector<double>& c = self->getExtrapolationCoefficients();
+            PyObject* list = PyList_New(c.size());
+            for (size_t k = 0; k < c.size(); k++) PyList_SET_ITEM(list, k, PyFloat_FromDouble(c[k]));
+            return list;
+        }
+        void setExtrapolationCoefficients(PyObject* values) {
+            std::vector<double> c;
+            PyObject* iterator = PyObject_GetIter(values);
+            if (iterator == nullptr) throw std::invalid_argument("extrapolation coefficients: expected a sequence of numbers");
+            while (PyObject* item = PyIter_Next(iterator)) {
+                c.push_back(PyFloat_AsDouble(item));
+                Py_DECREF(item);
+            }
+            Py_DECREF(iterator);
+            if (PyErr_Occurred()) {
+                PyErr_Clear();
+                throw std::invalid_argument("extrapolation coefficients: expected a sequence of numbers");
+            }
+            self->setExtrapolationCoefficients(c);
+        }
         /** The PolarizationForce behind a generic Force (e.g. one returned by System.getForce). */
         static elyte::PolarizationForce& cast(OpenMM::Force& force) {
             return dynamic_cast<elyte::PolarizationForce&>(force);

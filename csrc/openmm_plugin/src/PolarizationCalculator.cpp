@@ -311,7 +311,8 @@ PolarizationCalculator::Field PolarizationCalculator::permanentField(OpenMM::Thr
     return field;
 }
 
-PolarizationCalculator::Field PolarizationCalculator::dipoleField(const Field& mu, OpenMM::ThreadPool* threads) {
+PolarizationCalculator::Field PolarizationCalculator::dipoleField(const Field& mu, OpenMM::ThreadPool* threads,
+                                                                  std::vector<double>* potential) {
     const int n = static_cast<int>(mu.size());
     std::vector<Field> partial(pairs.size(), Field(n, Vec3()));
     parallel(threads, [&](int t, int) {
@@ -327,7 +328,8 @@ PolarizationCalculator::Field PolarizationCalculator::dipoleField(const Field& m
     for (const Field& f : partial)
         for (int a = 0; a < n; a++) field[a] += f[a];
     if (reciprocal) {
-        std::vector<double> phi;
+        std::vector<double> local;
+        std::vector<double>& phi = potential == nullptr ? local : *potential;
         reciprocal->potential(nullptr, &mu, phi, gridParallel(threads));
         reciprocal->addDipoleDerivative(phi, -2.0, field, gridParallel(threads));
         const double self = 4.0 * beta * beta * beta / (3.0 * SQRT_PI);  // of the screening Gaussians
@@ -423,9 +425,10 @@ double PolarizationCalculator::chargeChargeEnergy(OpenMM::ThreadPool* threads) {
     return energy;
 }
 
-void PolarizationCalculator::addForces(const Field& mu, std::vector<Vec3>& forces, OpenMM::ThreadPool* threads) {
-    // -dE/dx at fixed dipoles, E = the pair, reciprocal and self sums that involve the dipoles (and
-    // the charge-charge ones when included). v = x_j - x_i, so dE/dx_j = dE/dv = -dE/dx_i.
+void PolarizationCalculator::addRealSpaceForces(const Field& mu, const std::vector<Coupling>& couplings,
+                                                std::vector<Vec3>& forces, OpenMM::ThreadPool* threads) {
+    // -dE/dx of the pair sums at fixed dipoles: the charges' interaction with ``mu``, each coupling's
+    // -1/2 a.T.b and, when included, the charge-charge energy. v = x_j - x_i, so dE/dx_j = dE/dv = -dE/dx_i.
     const int n = static_cast<int>(mu.size());
     const auto& q = parameters.charge;
     const bool charges = settings.includeChargeCharge;
@@ -436,28 +439,91 @@ void PolarizationCalculator::addForces(const Field& mu, std::vector<Vec3>& force
             const Pair& p = pairs[t][index];
             const Slopes& k = slopes[t][index];
             const Vec3 &mi = mu[p.i], &mj = mu[p.j];
-            const double qi = q[p.i], qj = q[p.j], miv = mi.dot(p.v), mjv = mj.dot(p.v);
-            double radial = k.c3 * (qj * miv - qi * mjv) - 3.0 * k.d5 * miv * mjv + k.d3 * mi.dot(mj);
+            const double qi = q[p.i], qj = q[p.j];
+            double radial = k.c3 * (qj * mi.dot(p.v) - qi * mj.dot(p.v));
+            Vec3 grad = (mi * qj - mj * qi) * p.c3;
+            for (const Coupling& c : couplings) {
+                const Vec3 &ai = (*c.a)[p.i], &aj = (*c.a)[p.j], &bi = (*c.b)[p.i], &bj = (*c.b)[p.j];
+                const double aiv = ai.dot(p.v), ajv = aj.dot(p.v), biv = bi.dot(p.v), bjv = bj.dot(p.v);
+                radial += 0.5 * k.d3 * (ai.dot(bj) + bi.dot(aj)) - 1.5 * k.d5 * (aiv * bjv + biv * ajv);
+                grad -= (ai * bjv + bj * aiv + bi * ajv + aj * biv) * (1.5 * p.d5);
+            }
             if (charges) {
                 const double r = std::sqrt(p.v.dot(p.v));
                 radial += qi * qj * kernels(r, p.i, p.j, p.exception, true).da0 / r;
             }
-            const Vec3 grad = p.v * radial + (mi * qj - mj * qi) * p.c3 - (mi * mjv + mj * miv) * (3.0 * p.d5);
+            grad += p.v * radial;
             f[p.i] += grad;
             f[p.j] -= grad;
         }
     });
     for (const Field& f : partial)
         for (int a = 0; a < n; a++) forces[a] += f[a] * ONE_4PI_EPS0;
+}
+
+void PolarizationCalculator::addForces(const Field& mu, std::vector<Vec3>& forces, OpenMM::ThreadPool* threads) {
+    // the variational energy at converged dipoles: -mu.E - 1/2 mu.T.mu (+ charge-charge) at fixed mu
+    addRealSpaceForces(mu, {{&mu, &mu}}, forces, threads);
     if (reciprocal) {
         // without the charge-charge energy, E(q, mu) - E(q, 0): the charges' own term is taken off
+        const auto& q = parameters.charge;
         std::vector<double> phi;
         reciprocal->potential(&q, &mu, phi, gridParallel(threads));
         reciprocal->addPositionDerivative(phi, &q, &mu, -2.0 * ONE_4PI_EPS0, forces, gridParallel(threads));
-        if (!charges)
+        if (!settings.includeChargeCharge)
             reciprocal->addPositionDerivative(chargePotential, &q, nullptr, 2.0 * ONE_4PI_EPS0, forces,
                                               gridParallel(threads));
     }
+}
+
+double PolarizationCalculator::extrapolate(const Field& permanent, Field& mu, std::vector<Vec3>* forces,
+                                           OpenMM::ThreadPool* threads) {
+    // mu = sum_k c_k mu_k = sum_j b_j p_j with b_j = c_j + ... + c_n and p_j = (alpha T)^j alpha E.
+    // E_pol = -1/2 mu.E, so dE_pol = -dE.mu - 1/2 sum_(m+n<n_max) b_(m+n+1) p_m.dT.p_n: the charges
+    // feel mu, and each p_m couples to q_m = sum_n b_(m+n+1) p_n.
+    const std::vector<double>& c = settings.extrapolation;
+    const int order = static_cast<int>(c.size()) - 1, n = static_cast<int>(permanent.size());
+    const auto& alpha = parameters.polarizability;
+    std::vector<double> b(order + 2, 0.0);
+    for (int j = order; j >= 0; j--) b[j] = b[j + 1] + c[j];
+    std::vector<Field> p(order + 1, Field(n));
+    std::vector<std::vector<double>> phi(order);  // reciprocal potentials of p_0 .. p_(n-1)
+    for (int a = 0; a < n; a++) p[0][a] = permanent[a] * alpha[a];
+    for (int m = 0; m < order; m++) {
+        const Field field = dipoleField(p[m], threads, reciprocal ? &phi[m] : nullptr);
+        for (int a = 0; a < n; a++) p[m + 1][a] = field[a] * alpha[a];
+    }
+    mu.assign(n, Vec3());
+    for (int j = 0; j <= order; j++)
+        for (int a = 0; a < n; a++) mu[a] += p[j][a] * b[j];
+    double energy = 0;
+    for (int a = 0; a < n; a++) energy -= 0.5 * mu[a].dot(permanent[a]);
+    if (forces == nullptr) return energy;
+    std::vector<Field> partners(order, Field(n));
+    std::vector<Coupling> couplings;
+    for (int m = 0; m < order; m++) {
+        for (int k = 0; m + k + 1 <= order; k++)
+            for (int a = 0; a < n; a++) partners[m][a] += p[k][a] * b[m + k + 1];
+        couplings.push_back({&p[m], &partners[m]});
+    }
+    addRealSpaceForces(mu, couplings, *forces, threads);
+    if (reciprocal) {
+        const auto& q = parameters.charge;
+        const double factor = -2.0 * ONE_4PI_EPS0;
+        std::vector<double> field;  // the charges move in the potential of mu (and of each other)
+        reciprocal->potential(nullptr, &mu, field, gridParallel(threads));
+        if (settings.includeChargeCharge)
+            for (size_t g = 0; g < field.size(); g++) field[g] += chargePotential[g];
+        reciprocal->addPositionDerivative(field, &q, nullptr, factor, *forces, gridParallel(threads));
+        reciprocal->addPositionDerivative(chargePotential, nullptr, &mu, factor, *forces, gridParallel(threads));
+        for (int m = 0; m < order; m++) {
+            std::vector<double> coupled(phi[0].size(), 0.0);
+            for (int k = 0; m + k + 1 <= order; k++)
+                for (size_t g = 0; g < coupled.size(); g++) coupled[g] += phi[k][g] * b[m + k + 1];
+            reciprocal->addPositionDerivative(coupled, nullptr, &p[m], factor, *forces, gridParallel(threads));
+        }
+    }
+    return energy;
 }
 
 double PolarizationCalculator::compute(const std::vector<Vec3>& positions, const Vec3* box,
@@ -469,6 +535,11 @@ double PolarizationCalculator::compute(const std::vector<Vec3>& positions, const
         reciprocal->setup(positions, box, gridParallel(threads));
     }
     const Field permanent = permanentField(threads);
+    if (!settings.extrapolation.empty()) {
+        double energy = extrapolate(permanent, dipoles, forces, threads);
+        if (includeEnergy && settings.includeChargeCharge) energy += chargeChargeEnergy(threads);
+        return includeEnergy ? ONE_4PI_EPS0 * energy : 0.0;
+    }
     solve(permanent, dipoles, threads);
     if (forces != nullptr) addForces(dipoles, *forces, threads);
     if (!includeEnergy) return 0.0;

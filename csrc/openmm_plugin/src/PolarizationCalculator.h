@@ -33,6 +33,7 @@ struct PolarizationSettings {
     bool includeChargeCharge = true;
     bool useCellList = false;  // the fast path (CPU); all pairs otherwise (Reference)
     bool usePme = false;       // reciprocal space by PME (CPU); the explicit k-sum otherwise
+    std::vector<double> extrapolation;  // coefficients c_0..c_n of extrapolated polarization; empty: mutual
 };
 
 struct PolarizationParameters {
@@ -50,7 +51,7 @@ public:
     void setParameters(const PolarizationParameters& parameters);
     /**
      * Solve the induced dipoles (``dipoles`` holds the initial guess when its size matches, and
-     * the converged dipoles on return), add forces (kJ/mol/nm) when ``forces`` is not null and
+     * the converged dipoles on return; with extrapolation, the extrapolated dipoles), add forces (kJ/mol/nm) when ``forces`` is not null and
      * return the energy (kJ/mol). ``box``: three periodic box vectors (nm), periodic only.
      * ``threads``: the pool to split the work over, or null for one thread. Returns 0 without
      * ``includeEnergy``.
@@ -76,6 +77,10 @@ private:
     struct Slopes {  // derivatives of the kernels in r, divided by r, for the forces
         double c3, d3, d5;
     };
+    struct Coupling {  // the dipole-dipole energy -1/2 a.T.b (symmetrized), a term of the forces
+        const std::vector<OpenMM::Vec3>* a;
+        const std::vector<OpenMM::Vec3>* b;
+    };
     static constexpr double PADDING = 0.08;  // nm added to the cutoff of the CPU platform's reused list
     using Field = std::vector<OpenMM::Vec3>;
 
@@ -88,10 +93,13 @@ private:
     double listCutoff() const;
     void balanceNeighbors();
     Field permanentField(OpenMM::ThreadPool* threads);
-    Field dipoleField(const Field& mu, OpenMM::ThreadPool* threads);
+    Field dipoleField(const Field& mu, OpenMM::ThreadPool* threads, std::vector<double>* potential = nullptr);
     void solve(const Field& permanent, Field& mu, OpenMM::ThreadPool* threads);
+    double extrapolate(const Field& permanent, Field& mu, std::vector<OpenMM::Vec3>* forces, OpenMM::ThreadPool* threads);
     double chargeChargeEnergy(OpenMM::ThreadPool* threads);
     void addForces(const Field& mu, std::vector<OpenMM::Vec3>& forces, OpenMM::ThreadPool* threads);
+    void addRealSpaceForces(const Field& mu, const std::vector<Coupling>& couplings, std::vector<OpenMM::Vec3>& forces,
+                            OpenMM::ThreadPool* threads);
     void parallel(OpenMM::ThreadPool* threads, const std::function<void(int, int)>& task) const;
     Parallel gridParallel(OpenMM::ThreadPool* threads) const;
 

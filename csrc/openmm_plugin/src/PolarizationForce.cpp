@@ -61,6 +61,13 @@ void PolarizationForce::setExceptionParameters(int index, int particle1, int par
     exceptions[index] = {particle1, particle2, chargeScale, fieldScale, dipoleScale};
 }
 
+void PolarizationForce::setExtrapolationCoefficients(const std::vector<double>& coefficients) {
+    if (coefficients.size() < 2)
+        throw OpenMMException("PolarizationForce: extrapolated polarization needs at least two coefficients (c_0, c_1), got " +
+                              std::to_string(coefficients.size()));
+    extrapolation = coefficients;
+}
+
 void PolarizationForce::getInducedDipoles(OpenMM::Context& context, std::vector<OpenMM::Vec3>& dipoles) {
     dynamic_cast<PolarizationForceImpl&>(getImplInContext(context)).getInducedDipoles(getContextImpl(context), dipoles);
 }

@@ -1,6 +1,7 @@
 // XML serialization of PolarizationForce (registered when the library loads).
 
 #include <typeinfo>
+#include <vector>
 
 #include "elyte/PolarizationForce.h"
 #include "openmm/OpenMMException.h"
@@ -14,7 +15,7 @@ public:
     PolarizationForceProxy() : SerializationProxy("ElytePolarizationForce") {}
 
     void serialize(const void* object, OpenMM::SerializationNode& node) const override {
-        node.setIntProperty("version", 1);
+        node.setIntProperty("version", 2);
         const auto& force = *static_cast<const PolarizationForce*>(object);
         node.setIntProperty("forceGroup", force.getForceGroup());
         node.setStringProperty("name", force.getName());
@@ -23,6 +24,9 @@ public:
         node.setDoubleProperty("cutoff", force.getCutoffDistance());
         node.setDoubleProperty("ewaldTolerance", force.getEwaldErrorTolerance());
         node.setIntProperty("polarizationType", force.getPolarizationType());
+        auto& coefficients = node.createChildNode("ExtrapolationCoefficients");
+        for (double c : force.getExtrapolationCoefficients())
+            coefficients.createChildNode("Coefficient").setDoubleProperty("c", c);
         node.setDoubleProperty("mutualTolerance", force.getMutualInducedTolerance());
         node.setIntProperty("maxIterations", force.getMutualInducedMaxIterations());
         node.setBoolProperty("includeChargeCharge", force.getIncludeChargeChargeEnergy());
@@ -44,7 +48,8 @@ public:
     }
 
     void* deserialize(const OpenMM::SerializationNode& node) const override {
-        if (node.getIntProperty("version") != 1)
+        const int version = node.getIntProperty("version");
+        if (version < 1 || version > 2)
             throw OpenMM::OpenMMException("ElytePolarizationForce: unsupported serialization version " +
                                           std::to_string(node.getIntProperty("version")));
         auto* force = new PolarizationForce();
@@ -57,6 +62,12 @@ public:
             force->setEwaldErrorTolerance(node.getDoubleProperty("ewaldTolerance"));
             force->setPolarizationType(
                 static_cast<PolarizationForce::PolarizationType>(node.getIntProperty("polarizationType")));
+            if (version >= 2) {
+                std::vector<double> coefficients;
+                for (const auto& c : node.getChildNode("ExtrapolationCoefficients").getChildren())
+                    coefficients.push_back(c.getDoubleProperty("c"));
+                force->setExtrapolationCoefficients(coefficients);
+            }
             force->setMutualInducedTolerance(node.getDoubleProperty("mutualTolerance"));
             force->setMutualInducedMaxIterations(node.getIntProperty("maxIterations"));
             force->setIncludeChargeChargeEnergy(node.getBoolProperty("includeChargeCharge"));

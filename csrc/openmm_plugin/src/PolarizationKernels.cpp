@@ -45,6 +45,7 @@ void CpuCalcPolarizationForceKernel::initialize(const OpenMM::System&, const Pol
     s.includeChargeCharge = force.getIncludeChargeChargeEnergy();
     s.useCellList = fast;
     s.usePme = fast && force.getNonbondedMethod() == PolarizationForce::PME;
+    if (force.getPolarizationType() == PolarizationForce::Extrapolated) s.extrapolation = force.getExtrapolationCoefficients();
     calculator = std::make_unique<PolarizationCalculator>(parametersOf(force), s);
 }
 

@@ -10,6 +10,13 @@
 // Induced dipoles solve mu = alpha (E + T mu); the polarization energy is the variational
 // U = sum |mu|^2 / (2 alpha) - mu.E - 1/2 mu.T.mu at the converged dipoles, so forces are taken at
 // fixed dipoles.
+//
+// Extrapolated polarization (no iterations to convergence): the perturbation orders
+// p_0 = alpha E, p_(k+1) = alpha T p_k and their partial sums mu_k = p_0 + ... + p_k give
+// mu = sum_k c_k mu_k with fixed coefficients c_0..c_n (OpenMM's AMOEBA convention). The energy
+// -1/2 mu.E is then an explicit function of the positions and the forces are its exact gradient,
+// chain through the n dipole-field evaluations included, so MD conserves energy. Its accuracy
+// depends on how well the coefficients fit the system (polff.extrapolation fits them).
 
 #include <string>
 #include <vector>
@@ -29,7 +36,8 @@ public:
                        // platform evaluates the exact Ewald sum that PME approximates (its oracle)
     };
     enum PolarizationType {
-        Mutual = 0,  // dipoles converged by conjugate gradients to the tolerance
+        Mutual = 0,        // dipoles converged by conjugate gradients to the tolerance
+        Extrapolated = 1,  // a fixed combination of perturbation orders (see above): n field evaluations
     };
 
     PolarizationForce();
@@ -64,6 +72,10 @@ public:
     void setEwaldErrorTolerance(double tolerance) { ewaldTolerance = tolerance; }
     PolarizationType getPolarizationType() const { return polarizationType; }
     void setPolarizationType(PolarizationType type) { polarizationType = type; }
+    /** Coefficients c_0..c_n of the partial sums mu_0..mu_n (Extrapolated); the default is
+     * AMOEBA's OPT3 {-0.154, 0.017, 0.658, 0.474}, fitted for water. */
+    const std::vector<double>& getExtrapolationCoefficients() const { return extrapolation; }
+    void setExtrapolationCoefficients(const std::vector<double>& coefficients);
     /** Convergence: every atom's residual |mu - alpha (E + T mu)| below this (e*nm). */
     double getMutualInducedTolerance() const { return mutualTolerance; }
     void setMutualInducedTolerance(double tolerance) { mutualTolerance = tolerance; }
@@ -98,6 +110,7 @@ private:
     double cutoff = 1.0;
     double ewaldTolerance = 5e-4;
     PolarizationType polarizationType = Mutual;
+    std::vector<double> extrapolation = {-0.154, 0.017, 0.658, 0.474};
     double mutualTolerance = 1e-9;
     int maxIterations = 500;
     bool includeChargeCharge = true;
