@@ -1,5 +1,7 @@
 #include "DipolePme.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 
 namespace elyte {
@@ -42,7 +44,6 @@ void DipolePme::setGrid(const Vec3* box) {
                 2.0 * beta * length / (3.0 * std::pow(tolerance, 0.2))))));
             plans.emplace_back(size[d]);
         }
-        grid.resize(static_cast<size_t>(size[0]) * size[1] * size[2]);
     }
     // |b(m)|^2 = 1 / |sum_{j=1}^{n-1} M_n(j) exp(2 pi i m j / K)|^2 per dimension
     double integer[ORDER], unused1[ORDER], unused2[ORDER];
@@ -57,16 +58,17 @@ void DipolePme::setGrid(const Vec3* box) {
             modulus[d][m] = norm > 1e-10 ? 1.0 / norm : 0.0;  // odd order: zero at the Nyquist frequency
         }
     }
-    kernel.assign(grid.size(), 0.0);
+    const int depth = size[2] / 2 + 1;
+    kernel.assign(static_cast<size_t>(size[0]) * size[1] * depth, 0.0);
     for (int a = 0; a < size[0]; a++)
         for (int b = 0; b < size[1]; b++)
-            for (int c = 0; c < size[2]; c++) {
+            for (int c = 0; c < depth; c++) {
                 const int ma = a <= size[0] / 2 ? a : a - size[0], mb = b <= size[1] / 2 ? b : b - size[1],
                           mc = c <= size[2] / 2 ? c : c - size[2];
                 if (ma == 0 && mb == 0 && mc == 0) continue;
                 const Vec3 k = (recip[0] * ma + recip[1] * mb + recip[2] * mc) * (2.0 * M_PI);
                 const double k2 = k.dot(k);
-                kernel[(static_cast<long>(a) * size[1] + b) * size[2] + c] =
+                kernel[(static_cast<long>(a) * size[1] + b) * depth + c] =
                     2.0 * M_PI / volume * std::exp(-k2 / (4.0 * beta * beta)) / k2 * modulus[0][a] * modulus[1][b] *
                     modulus[2][c];
             }
@@ -96,34 +98,40 @@ void DipolePme::setup(const std::vector<Vec3>& positions, const Vec3* box, const
 
 double DipolePme::potential(const std::vector<double>* q, const std::vector<Vec3>* mu, std::vector<double>& phi,
                             const Parallel& parallel) {
-    std::fill(grid.begin(), grid.end(), Complex(0, 0));
-    for (size_t atom = 0; atom < splines.size(); atom++) {
-        const Spline& s = splines[atom];
-        const double charge = q ? (*q)[atom] : 0.0;
-        double mu_u[3] = {0, 0, 0};  // dipole in grid units: mu . grad u_d
-        if (mu)
-            for (int d = 0; d < 3; d++) mu_u[d] = size[d] * recip[d].dot((*mu)[atom]);
-        for (int a = 0; a < ORDER; a++)
-            for (int b = 0; b < ORDER; b++)
-                for (int c = 0; c < ORDER; c++) {
-                    const double value = charge * s.w[0][a] * s.w[1][b] * s.w[2][c] +
-                                         mu_u[0] * s.dw[0][a] * s.w[1][b] * s.w[2][c] +
-                                         mu_u[1] * s.w[0][a] * s.dw[1][b] * s.w[2][c] +
-                                         mu_u[2] * s.w[0][a] * s.w[1][b] * s.dw[2][c];
-                    grid[s.index[0][a] + s.index[1][b] + s.index[2][c]] += value;
+    const size_t points = static_cast<size_t>(size[0]) * size[1] * size[2];
+    const int n = static_cast<int>(splines.size());
+    std::atomic<int> threads{1};
+    parallel([&](int, int count) { threads = count; });
+    sources.resize(threads);
+    parallel([&](int t, int count) {  // each thread spreads its atoms on its own grid
+        std::vector<double>& grid = sources[t];
+        grid.assign(points, 0.0);
+        for (int atom = t; atom < n; atom += count) {
+            const Spline& s = splines[atom];
+            const double charge = q ? (*q)[atom] : 0.0;
+            double mu_u[3] = {0, 0, 0};  // dipole in grid units: mu . grad u_d
+            if (mu)
+                for (int d = 0; d < 3; d++) mu_u[d] = size[d] * recip[d].dot((*mu)[atom]);
+            for (int a = 0; a < ORDER; a++)
+                for (int b = 0; b < ORDER; b++) {
+                    const double wab = s.w[0][a] * s.w[1][b];
+                    const double along = charge * wab + mu_u[0] * s.dw[0][a] * s.w[1][b] + mu_u[1] * s.w[0][a] * s.dw[1][b];
+                    const double across = mu_u[2] * wab;
+                    double* row = &grid[s.index[0][a] + s.index[1][b]];
+                    for (int c = 0; c < ORDER; c++) row[s.index[2][c]] += along * s.w[2][c] + across * s.dw[2][c];
                 }
-    }
-    std::vector<double> charge(grid.size());
-    for (size_t g = 0; g < grid.size(); g++) charge[g] = grid[g].real();
-    fft3d(grid, plans.data(), -1, parallel);
-    for (size_t g = 0; g < grid.size(); g++) grid[g] *= kernel[g];
-    fft3d(grid, plans.data(), +1, parallel);
-    phi.resize(grid.size());
+        }
+    });
+    parallel([&](int t, int count) {  // sum the threads' grids into the first
+        const size_t chunk = (points + count - 1) / count, from = t * chunk, to = std::min(points, from + chunk);
+        for (size_t other = 1; other < sources.size(); other++)
+            for (size_t g = from; g < to; g++) sources[0][g] += sources[other][g];
+    });
+    realFft3d(sources[0], spectrum, plans.data(), parallel);
+    for (size_t g = 0; g < spectrum.size(); g++) spectrum[g] *= kernel[g];
+    inverseRealFft3d(spectrum, phi, plans.data(), parallel);
     double energy = 0;
-    for (size_t g = 0; g < grid.size(); g++) {
-        phi[g] = grid[g].real();
-        energy += charge[g] * phi[g];
-    }
+    for (size_t g = 0; g < points; g++) energy += sources[0][g] * phi[g];
     return energy;
 }
 

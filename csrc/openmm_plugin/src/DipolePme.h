@@ -4,7 +4,7 @@
 // Smooth particle-mesh Ewald for point charges and point dipoles (order-5 B-splines), the CPU
 // platform's reciprocal-space sum. Approximates E = (2 pi / V) sum_{k != 0} exp(-k^2/4b^2)/k^2 |S(k)|^2,
 // S(k) = sum_j (q_j + i mu_j.k) exp(i k.x_j), by spreading Q(g) = sum_j (q_j + mu_j.grad_j) W(u_j - g)
-// on a grid, one forward and one backward FFT giving the grid potential phi, and E = sum_g Q phi.
+// on a grid, one forward and one backward real FFT giving the grid potential phi, and E = sum_g Q phi.
 // Derivatives: dE/dmu_j = 2 sum_g phi grad W, dE/dx_j = 2 sum_g phi (q_j grad W + (grad grad W) mu_j).
 
 #include <complex>
@@ -46,9 +46,10 @@ private:
     OpenMM::Vec3 lastBox[3];
     OpenMM::Vec3 recip[3];  // fractional coordinate f_d = recip[d] . x
     std::vector<Fft1d> plans;
-    std::vector<double> kernel;  // (2 pi / V) exp(-k^2/4b^2)/k^2 |b(m)|^2 per grid point
+    std::vector<double> kernel;  // (2 pi / V) exp(-k^2/4b^2)/k^2 |b(m)|^2 per point of the half spectrum
     std::vector<Spline> splines;
-    std::vector<std::complex<double>> grid;
+    std::vector<std::vector<double>> sources;     // Q(g) spread by each thread (the first holds their sum)
+    std::vector<std::complex<double>> spectrum;  // its transform, k_z <= size[2] / 2
 };
 
 }  // namespace elyte

@@ -98,29 +98,73 @@ const int BLOCK = 8;
 
 }  // namespace
 
-void fft3d(std::vector<Complex>& grid, const Fft1d* plans, int sign,
-           const std::function<void(const std::function<void(int, int)>&)>& parallel) {
-    const long nx = plans[0].size(), ny = plans[1].size(), nz = plans[2].size();
-    // along z (contiguous lines), then y (lines x, z; neighbours in z), then x (lines y, z; neighbours in z)
-    parallel([&](int t, int count) {
-        std::vector<Complex> scratch;
-        for (long line = t; line < nx * ny; line += count) plans[2].run(&grid[line * nz], 1, sign, scratch);
-    });
-    const long blocksZ = (nz + BLOCK - 1) / BLOCK;
+namespace {
+
+// Transform every line along y and then along x of a grid [x][y][z < depth], in place.
+void transformYX(Complex* grid, long nx, long ny, long depth, const Fft1d* plans, int sign, const Parallel& parallel) {
+    const long blocks = (depth + BLOCK - 1) / BLOCK;
     parallel([&](int t, int count) {
         std::vector<Complex> scratch, block;
-        for (long task = t; task < nx * blocksZ; task += count) {
-            const long x = task / blocksZ, z = (task % blocksZ) * BLOCK;
-            blockOfLines(&grid[x * ny * nz + z], static_cast<int>(std::min<long>(BLOCK, nz - z)), nz, plans[1], sign, block,
-                         scratch);
+        for (long task = t; task < nx * blocks; task += count) {
+            const long x = task / blocks, z = (task % blocks) * BLOCK;
+            blockOfLines(&grid[x * ny * depth + z], static_cast<int>(std::min<long>(BLOCK, depth - z)), depth, plans[1],
+                         sign, block, scratch);
         }
     });
     parallel([&](int t, int count) {
         std::vector<Complex> scratch, block;
-        for (long task = t; task < ny * blocksZ; task += count) {
-            const long y = task / blocksZ, z = (task % blocksZ) * BLOCK;
-            blockOfLines(&grid[y * nz + z], static_cast<int>(std::min<long>(BLOCK, nz - z)), ny * nz, plans[0], sign, block,
-                         scratch);
+        for (long task = t; task < ny * blocks; task += count) {
+            const long y = task / blocks, z = (task % blocks) * BLOCK;
+            blockOfLines(&grid[y * depth + z], static_cast<int>(std::min<long>(BLOCK, depth - z)), ny * depth, plans[0],
+                         sign, block, scratch);
+        }
+    });
+}
+
+}  // namespace
+
+void realFft3d(const std::vector<double>& real, std::vector<Complex>& half, const Fft1d* plans,
+               const Parallel& parallel) {
+    // two real z-lines at a time as one complex line a + i b; A(k) = (Z(k) + Z*(-k)) / 2, B(k) = (Z(k) - Z*(-k)) / 2i
+    const long nx = plans[0].size(), ny = plans[1].size(), nz = plans[2].size(), depth = nz / 2 + 1, lines = nx * ny;
+    half.resize(lines * depth);
+    parallel([&](int t, int count) {
+        std::vector<Complex> line(nz), scratch;
+        for (long a = 2 * t; a < lines; a += 2 * count) {
+            const long b = a + 1;
+            for (long k = 0; k < nz; k++) line[k] = Complex(real[a * nz + k], b < lines ? real[b * nz + k] : 0.0);
+            plans[2].run(line.data(), 1, -1, scratch);
+            for (long k = 0; k < depth; k++) {
+                const Complex z = line[k], mirror = std::conj(line[(nz - k) % nz]);
+                half[a * depth + k] = 0.5 * (z + mirror);
+                if (b < lines) half[b * depth + k] = Complex(0.0, -0.5) * (z - mirror);
+            }
+        }
+    });
+    transformYX(half.data(), nx, ny, depth, plans, -1, parallel);
+}
+
+void inverseRealFft3d(std::vector<Complex>& half, std::vector<double>& real, const Fft1d* plans,
+                      const Parallel& parallel) {
+    const long nx = plans[0].size(), ny = plans[1].size(), nz = plans[2].size(), depth = nz / 2 + 1, lines = nx * ny;
+    transformYX(half.data(), nx, ny, depth, plans, +1, parallel);
+    real.resize(lines * nz);
+    parallel([&](int t, int count) {
+        std::vector<Complex> line(nz), scratch;
+        const Complex i(0.0, 1.0);
+        for (long a = 2 * t; a < lines; a += 2 * count) {
+            const long b = a + 1;
+            for (long k = 0; k < nz; k++) {  // the Hermitian spectra A + i B on the whole line
+                const long m = k < depth ? k : nz - k;
+                const Complex ak = k < depth ? half[a * depth + m] : std::conj(half[a * depth + m]);
+                const Complex bk = b >= lines ? Complex() : (k < depth ? half[b * depth + m] : std::conj(half[b * depth + m]));
+                line[k] = ak + i * bk;
+            }
+            plans[2].run(line.data(), 1, +1, scratch);
+            for (long k = 0; k < nz; k++) {
+                real[a * nz + k] = line[k].real();
+                if (b < lines) real[b * nz + k] = line[k].imag();
+            }
         }
     });
 }

@@ -1,11 +1,13 @@
 #ifndef ELYTE_FFT_H_
 #define ELYTE_FFT_H_
 
-// A small mixed-radix (2, 3, 5) complex FFT for the PME grids of PolarizationForce.
+// A small mixed-radix (2, 3, 5) FFT for the PME grids of PolarizationForce: complex lines, and
+// 3-D transforms of real grids through their half spectra.
 
 #include <complex>
-#include <functional>
 #include <vector>
+
+#include "Parallel.h"
 
 namespace elyte {
 
@@ -26,9 +28,13 @@ private:
     std::vector<std::vector<std::complex<double>>> twiddles[2], butterflies[2];
 };
 
-/** 3-D transform of a grid stored [x][y][z]; ``parallel(task(t, count))`` splits the lines over threads. */
-void fft3d(std::vector<std::complex<double>>& grid, const Fft1d* plans, int sign,
-           const std::function<void(const std::function<void(int, int)>&)>& parallel);
+/** Forward (unnormalized) 3-D transform of a real grid stored [x][y][z] to its half spectrum
+ * [x][y][k_z <= nz/2]; ``parallel(task(t, count))`` splits the lines over threads. */
+void realFft3d(const std::vector<double>& real, std::vector<std::complex<double>>& half, const Fft1d* plans,
+               const Parallel& parallel);
+/** Backward (unnormalized) transform of a Hermitian half spectrum (overwritten) to the real grid. */
+void inverseRealFft3d(std::vector<std::complex<double>>& half, std::vector<double>& real, const Fft1d* plans,
+                      const Parallel& parallel);
 
 }  // namespace elyte
 

@@ -47,13 +47,15 @@ PolarizationCalculator::PolarizationCalculator(const PolarizationParameters& p, 
         if (settings.usePme)
             reciprocal = std::make_unique<DipolePme>(beta, settings.ewaldTolerance);
         else
-            reciprocal = std::make_unique<ExplicitEwald>(beta, kmax);
+            reciprocal = std::make_unique<ExplicitEwald>(beta, kmax);        if (settings.useCellList) screening = std::make_unique<ScreeningTable>(beta, listCutoff());
     }
 }
 
 void PolarizationCalculator::setParameters(const PolarizationParameters& p) {
     parameters = p;
     const int n = static_cast<int>(p.charge.size());
+    rootDamping.resize(n);
+    for (int a = 0; a < n; a++) rootDamping[a] = std::sqrt(p.damping[a]);
     partners.assign(n, {});
     for (int k = 0; k < static_cast<int>(p.exceptions.size()); k++) {
         auto& e = parameters.exceptions[k];
@@ -92,34 +94,42 @@ PolarizationCalculator::Kernels PolarizationCalculator::kernels(double r, int i,
         fs = e.fieldScale;
         ds = e.dipoleScale;
     }
-    const double r2 = r * r, r3 = r2 * r, r5 = r3 * r2;
+    const double invR = 1.0 / r, invR2 = invR * invR, invR3 = invR2 * invR, invR5 = invR3 * invR2;
     // erfc-screened kernels: B0 = erfc(beta r)/r, B(n+1) = -(1/r) dBn/dr
-    const double gauss = beta > 0 ? 2.0 * beta / SQRT_PI * std::exp(-beta * beta * r2) : 0.0;
-    const double b0 = (beta > 0 ? std::erfc(beta * r) : 1.0) / r;
-    const double b1 = (b0 + gauss) / r2;
-    const double b2 = (3.0 * b1 + 2.0 * beta * beta * gauss) / r2;
+    double complement = 1.0, gauss = 0.0;
+    if (beta > 0) {
+        if (screening)
+            screening->evaluate(r, complement, gauss);
+        else {
+            complement = std::erfc(beta * r);
+            gauss = std::exp(-beta * beta * r * r);
+        }
+        gauss *= 2.0 * beta / SQRT_PI;
+    }
+    const double b0 = complement * invR;
+    const double b1 = (b0 + gauss) * invR2;
+    const double b2 = (3.0 * b1 + 2.0 * beta * beta * gauss) * invR2;
     // Thole damping; a non-polarizable partner (zero damping volume) leaves the pair undamped
-    const double s = std::sqrt(parameters.damping[i] * parameters.damping[j]);
+    const double s = rootDamping[i] * rootDamping[j];
     double l3 = 1.0, l5 = 1.0, dl3 = 0.0, dl5 = 0.0;
-    const double au3 = s > 0 ? settings.tholeA * r3 / s : 0.0;
-    if (s > 0 && au3 < 50.0) {  // beyond, exp(-au3) < 2e-22: undamped to double precision
-        const double decay = std::exp(-au3);
+    if (s > 0 && settings.tholeA * r * r * r < 50.0 * s) {  // beyond, exp(-au3) < 2e-22: undamped
+        const double au3 = settings.tholeA * r * r * r / s, decay = std::exp(-au3);
         l3 = 1.0 - decay;
         l5 = 1.0 - (1.0 + au3) * decay;
-        dl3 = 3.0 * au3 / r * decay;
+        dl3 = 3.0 * au3 * invR * decay;
         dl5 = au3 * dl3;
     }
     Kernels k;
-    k.a0 = b0 - (1.0 - cs) / r;
-    k.c3 = b1 - (1.0 - fs * l3) / r3;
-    k.d3 = b1 - (1.0 - ds * l3) / r3;
-    k.d5 = b2 / 3.0 - (1.0 - ds * l5) / r5;
+    k.a0 = b0 - (1.0 - cs) * invR;
+    k.c3 = b1 - (1.0 - fs * l3) * invR3;
+    k.d3 = b1 - (1.0 - ds * l3) * invR3;
+    k.d5 = b2 / 3.0 - (1.0 - ds * l5) * invR5;
     if (derivatives) {
-        const double b3 = (5.0 * b2 + 4.0 * beta * beta * beta * beta * gauss) / r2;
-        k.da0 = -r * b1 + (1.0 - cs) / r2;
-        k.dc3 = -r * b2 + fs * dl3 / r3 + 3.0 * (1.0 - fs * l3) / (r3 * r);
-        k.dd3 = -r * b2 + ds * dl3 / r3 + 3.0 * (1.0 - ds * l3) / (r3 * r);
-        k.dd5 = -r * b3 / 3.0 + ds * dl5 / r5 + 5.0 * (1.0 - ds * l5) / (r5 * r);
+        const double b3 = (5.0 * b2 + 4.0 * beta * beta * beta * beta * gauss) * invR2;
+        k.da0 = -r * b1 + (1.0 - cs) * invR2;
+        k.dc3 = -r * b2 + fs * dl3 * invR3 + 3.0 * (1.0 - fs * l3) * invR3 * invR;
+        k.dd3 = -r * b2 + ds * dl3 * invR3 + 3.0 * (1.0 - ds * l3) * invR3 * invR;
+        k.dd5 = -r * b3 / 3.0 + ds * dl5 * invR5 + 5.0 * (1.0 - ds * l5) * invR5 * invR;
     }
     return k;
 }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ReciprocalSpace.h"
+#include "ScreeningTable.h"
 #include "openmm/Vec3.h"
 #include "openmm/internal/ThreadPool.h"
 
@@ -113,6 +114,8 @@ private:
     std::vector<std::vector<Pair>> pairs;           // the neighbours within the cutoff, per thread
     std::vector<std::vector<Slopes>> slopes;        // beside each pair
     std::unique_ptr<ReciprocalSpace> reciprocal;  // periodic only: PME or the explicit sum
+    std::unique_ptr<ScreeningTable> screening;    // CPU, periodic: tabulated erfc and Gaussian
+    std::vector<double> rootDamping;              // sqrt of each Thole damping volume
     std::vector<double> chargePotential;          // its potential of the charges alone
 };
 

@@ -1,6 +1,7 @@
 #ifndef ELYTE_REFERENCE_POLARIZATION_KERNELS_H_
 #define ELYTE_REFERENCE_POLARIZATION_KERNELS_H_
 
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -30,9 +31,8 @@ private:
     std::unique_ptr<PolarizationCalculator> calculator;
     std::unique_ptr<OpenMM::ThreadPool> threads;  // CPU: as many as the platform's Threads property
     double solve(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy);
-    std::vector<OpenMM::Vec3> dipoles;    // the last converged dipoles
-    std::vector<OpenMM::Vec3> previous;   // those of the positions before: with them, a linear predictor
-    std::vector<OpenMM::Vec3> positions;  // where ``dipoles`` were solved
+    std::deque<std::vector<OpenMM::Vec3>> history;  // the last solutions, newest first, for the predictor
+    std::vector<OpenMM::Vec3> positions;            // where the newest was solved
 };
 
 class PolarizationKernelFactory : public OpenMM::KernelFactory {

@@ -9,15 +9,12 @@
 // addPositionDerivative adds factor * (1/2) d/dx_j of E with the atoms' own q_j, mu_j as given
 // (so the field of the sources is addDipoleDerivative with factor -2).
 
-#include <functional>
 #include <vector>
 
+#include "Parallel.h"
 #include "openmm/Vec3.h"
 
 namespace elyte {
-
-/** Runs task(thread, count) on every thread of a pool. */
-using Parallel = std::function<void(const std::function<void(int, int)>&)>;
 
 class ReciprocalSpace {
 public:
