@@ -88,13 +88,20 @@ class PolffForceField:
     name = "polff"
 
     def __init__(self, parameters, cutoff: float = 9.0, ewald_tolerance: float = 5e-4,
-                 long_range_correction: bool = True):
+                 long_range_correction: bool = True, polarization_tolerance: float = 1e-5,
+                 extrapolation: Sequence[float] | None = None):
+        """``polarization_tolerance``: the induced dipoles converge until every atom's residual is
+        below it (e*A); ``extrapolation``: coefficients of extrapolated polarization instead
+        (polff.extrapolation)."""
         self.parameters = parameters
         self.cutoff, self.ewald_tolerance = cutoff, ewald_tolerance
         self.long_range_correction = long_range_correction
+        self.polarization_tolerance = polarization_tolerance
+        self.extrapolation = None if extrapolation is None else [float(c) for c in extrapolation]
 
     def system(self, molecules: Sequence[Species], cell: np.ndarray | None) -> openmm.System:
         """``cell``: [3, 3] box vectors in Angstrom (rows), or None for a molecule in vacuum."""
         params = [self.parameters(m) for m in molecules]
         return build_system(params, box=cell, cutoff=self.cutoff, ewald_tolerance=self.ewald_tolerance,
-                            long_range_correction=self.long_range_correction)
+                            long_range_correction=self.long_range_correction,
+                            polarization_tolerance=self.polarization_tolerance, extrapolation=self.extrapolation)

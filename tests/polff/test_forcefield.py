@@ -71,6 +71,25 @@ def test_system_for_a_box_and_for_a_gas_molecule(files):
     assert np.isfinite(context.getState(getEnergy=True).getPotentialEnergy()._value)
 
 
+def test_dipole_settings_reach_the_plugin_force(files):
+    """The config's polarization_tolerance (e*A) and extrapolation coefficients set the plugin force."""
+    from elyte.openmm_plugin import available, load
+
+    if not available():
+        pytest.skip("the elyte OpenMM plugin is not built")
+    plugin = load()
+    ec = Species.from_smiles("EC", SMILES["EC"])
+    for kwargs, kind in (({"polarization_tolerance": 2e-6}, plugin.PolarizationForce.Mutual),
+                         ({"extrapolation": (0.1, 0.2, 0.7)}, plugin.PolarizationForce.Extrapolated)):
+        system = PolffForceField(files, **kwargs).system([ec, ec], np.eye(3) * 25.0)
+        force = next(plugin.PolarizationForce.cast(f) for f in system.getForces() if plugin.PolarizationForce.isinstance(f))
+        assert force.getPolarizationType() == kind
+        if "extrapolation" in kwargs:
+            assert force.getExtrapolationCoefficients() == pytest.approx(kwargs["extrapolation"])
+        else:
+            assert force.getMutualInducedTolerance() == pytest.approx(2e-7)  # e*nm
+
+
 @pytest.fixture(scope="module")
 def gnn_file(tmp_path_factory):
     from polff.params import Parameterizer, ParameterizerConfig, save_model
