@@ -28,12 +28,12 @@ from elyte.formulation import Composition, Species
 from elyte.labels.compute import label_structure
 from elyte.labels.engines import make_backend
 from elyte.labels.structure import QMStructure
+from liquid_md import TEMPERATURE, minimized_context
 from elyte.pipeline.reference import smiles_of
 from polff.energy import interaction_energy
 from polff.forcefield import GNNParameters, PolffForceField
 from polff.params import default_model_dir
 
-NM = units.ANGSTROM_TO_NM
 
 
 def simulate(species: Species, count: int, forcefield: PolffForceField, picoseconds: int, threads: int, seed: int):
@@ -41,13 +41,9 @@ def simulate(species: Species, count: int, forcefield: PolffForceField, picoseco
     box = build_box(Composition([(species, count)], count * species.volume, {}), seed=seed)
     cell = np.asarray(box.atoms.cell)
     system = forcefield.system(box.molecules, cell)
-    system.addForce(openmm.MonteCarloBarostat(1 * u.bar, 298.15 * u.kelvin, 10))
-    integrator = openmm.LangevinMiddleIntegrator(298.15 * u.kelvin, 5 / u.picosecond, 1 * u.femtosecond)
-    integrator.setRandomNumberSeed(seed)
-    context = openmm.Context(system, integrator, openmm.Platform.getPlatformByName("CPU"), {"Threads": str(threads)})
-    context.setPeriodicBoxVectors(*(cell * NM))
-    context.setPositions(box.atoms.positions * NM)
-    openmm.LocalEnergyMinimizer.minimize(context, 10, 500)
+    system.addForce(openmm.MonteCarloBarostat(1 * u.bar, TEMPERATURE, 10))
+    context = minimized_context(system, box.atoms.positions, cell, threads, seed)
+    integrator = context.getIntegrator()
     densities = []
     for _ in range(picoseconds):
         integrator.step(1000)

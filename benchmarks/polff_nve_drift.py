@@ -19,14 +19,13 @@ import numpy as np
 import openmm
 import openmm.unit as u
 
-from elyte import units
 from elyte.box import build_box
 from elyte.formulation import Composition, Species
 from elyte.paths import data_dir
+from liquid_md import TEMPERATURE, minimized_context
 from polff.extrapolation import ELECTROLYTE
 from polff.forcefield import ParameterFiles, PolffForceField
 
-NM = units.ANGSTROM_TO_NM
 KT_298 = 0.0083144626 * 298.15  # kJ/mol
 
 
@@ -44,14 +43,9 @@ def electrolyte(pairs: int) -> tuple[Composition, ParameterFiles]:
 def start_state(box, forcefield, threads: int, seed: int, picoseconds: float):
     cell = np.asarray(box.atoms.cell)
     system = forcefield.system(box.molecules, cell)
-    integrator = openmm.LangevinMiddleIntegrator(298.15 * u.kelvin, 5 / u.picosecond, 1 * u.femtosecond)
-    integrator.setRandomNumberSeed(seed)
-    context = openmm.Context(system, integrator, openmm.Platform.getPlatformByName("CPU"), {"Threads": str(threads)})
-    context.setPeriodicBoxVectors(*(cell * NM))
-    context.setPositions(box.atoms.positions * NM)
-    openmm.LocalEnergyMinimizer.minimize(context, 10, 1000)
-    context.setVelocitiesToTemperature(298.15 * u.kelvin, seed)
-    integrator.step(int(picoseconds * 1000))
+    context = minimized_context(system, box.atoms.positions, cell, threads, seed, minimize_steps=1000)
+    context.setVelocitiesToTemperature(TEMPERATURE, seed)
+    context.getIntegrator().step(int(picoseconds * 1000))
     return context.getState(getPositions=True, getVelocities=True), system.getNumParticles()
 
 
