@@ -21,11 +21,15 @@ for step in $steps; do case $step in
     store=$RUNS/electrolyte_v1_wb97x_conformers.h5 hydra.run.dir=$RUNS/label_dft
   gzip -9 -n -c $RUNS/electrolyte_v1_wb97x_conformers.h5 > data/qm/electrolyte_v1_wb97x_conformers.h5.gz ;;
 2)
-  # every store under data/qm/ (data.data_qm) plus ../shared/data/qm_monomer_100; member k is seed k
+  # the four stores of data/qm/ that existed when v2 was trained (torsions_v1 came later) plus
+  # ../shared/data/qm_monomer_100; member k is seed k
+  stores=data/qm/electrolyte_v1_gfn2.h5.gz,data/qm/electrolyte_v1_gfn2_hessians.h5.gz
+  stores=$stores,data/qm/electrolyte_v1_wb97x_conformers.h5.gz,data/qm/solvent_dimers_v1_gfn2.h5.gz
   pids=()
   for k in 0 1 2; do
-    OMP_NUM_THREADS=1 $BIN/polff-train 'train.keep_in_training=[Li,Na]' train.epochs=20 train.patience=20 \
-      loss.alpha=10 train.seed=$k hydra.run.dir=$RUNS/polff_gnn_v2_m$k > $RUNS/polff_gnn_v2_m$k.out 2>&1 &
+    OMP_NUM_THREADS=1 $BIN/polff-train data.data_qm=false "data.stores=[$stores]" 'train.keep_in_training=[Li,Na]' \
+      train.epochs=20 train.patience=20 loss.alpha=10 train.seed=$k hydra.run.dir=$RUNS/polff_gnn_v2_m$k \
+      > $RUNS/polff_gnn_v2_m$k.out 2>&1 &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid"; done  # fails if a member failed (see its .out)

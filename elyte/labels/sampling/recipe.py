@@ -3,7 +3,8 @@
 Sections (each optional): ``species`` (name -> SMILES), ``conformers`` (ETKDG + relaxation with the
 sampling backend), ``normal_modes`` (Boltzmann displacements of each species' lowest conformer),
 ``dimers`` (every ion with every solvent, and cation-anion pairs), ``clusters`` (solvation shells
-cut from an MD box). Deterministic for a given ``seed``.
+cut from an MD box), ``torsions`` (relaxed scans of each species' rotatable dihedrals from its lowest
+conformer). Deterministic for a given ``seed``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from elyte.io.structures import read_structure
 from elyte.labels.engines.base import Backend, BackendError
 from elyte.labels.sampling.clusters import clusters
 from elyte.labels.sampling.dimers import dimer
-from elyte.labels.sampling.molecules import SamplingError, embed
+from elyte.labels.sampling.molecules import SamplingError, embed, molecule
 from elyte.labels.sampling.normal_modes import displaced, hessian
 from elyte.labels.sampling.relax import relax
+from elyte.labels.sampling.torsions import rotatable_dihedrals, torsion_scan
 from elyte.labels.structure import QMStructure
 from elyte.progress import progress
 
@@ -104,6 +106,25 @@ def sample_clusters(cfg: Mapping, rng: np.random.Generator) -> list[QMStructure]
     return out
 
 
+def sample_torsions(backend: Backend, lowest: Mapping[str, QMStructure], species: Mapping[str, str], cfg: Mapping
+                    ) -> list[QMStructure]:
+    """Relaxed scans (``step`` degrees) of at most ``max_per_species`` rotatable dihedrals of each of
+    ``cfg['species']`` (default: every species), from its lowest conformer."""
+    names = list(cfg.get("species") or lowest)
+    missing = [n for n in names if n not in lowest]
+    if missing:
+        raise SamplingError(f"torsion-scan species {missing} are not in the recipe's species")
+    angles = np.arange(-180.0, 180.0, float(cfg.get("step", 30.0)))
+    out = []
+    for name in progress(names, desc="torsion scans", unit="species"):
+        mol = molecule(species[name])
+        for dihedral in rotatable_dihedrals(mol, int(cfg.get("max_per_species", 2))):
+            scan = torsion_scan(backend, mol, lowest[name], dihedral, angles, float(cfg.get("fmax", 1.0)),
+                                int(cfg.get("steps", 150)))
+            out += _tag(scan, name=name)
+    return out
+
+
 def expand(recipe: Mapping, backend: Backend) -> list[QMStructure]:
     """All structures of ``recipe``; ``backend`` relaxes conformers and gives Hessians (xTB in practice)."""
     rng = np.random.default_rng(int(recipe.get("seed", 0)))
@@ -119,6 +140,8 @@ def expand(recipe: Mapping, backend: Backend) -> list[QMStructure]:
         structures += sample_dimers(lowest, recipe["dimers"], rng)
     if recipe.get("clusters"):
         structures += sample_clusters(recipe["clusters"], rng)
+    if recipe.get("torsions"):
+        structures += sample_torsions(backend, lowest, species, recipe["torsions"])
     log.info("recipe: %d structures (%s)", len(structures), _counts(structures))
     return structures
 

@@ -1,19 +1,23 @@
-"""Sampling: conformers, dimers, clusters and normal modes give sane geometries (no clashes, intact
-molecules, the requested contact distances, harmonic Boltzmann statistics)."""
+"""Sampling: conformers, dimers, clusters, normal modes and torsion scans give sane geometries (no
+clashes, intact molecules, the requested contact distances, harmonic Boltzmann statistics, the
+scanned angles held)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from rdkit import Chem
+from rdkit.Chem import rdMolTransforms
 
 from elyte.io.structures import read_structure
 from elyte.labels.engines import make_backend
 from elyte.labels.esp import vdw_radius
 from elyte.labels.sampling.clusters import cluster, clusters
 from elyte.labels.sampling.dimers import dimer
-from elyte.labels.sampling.molecules import SamplingError, covalent_components, embed
+from elyte.labels.sampling.molecules import SamplingError, covalent_components, embed, molecule
 from elyte.labels.sampling.normal_modes import displaced, hessian, modes
 from elyte.labels.sampling.recipe import sample_conformers, sample_dimers
+from elyte.labels.sampling.torsions import rotatable_dihedrals, torsion_scan
 from elyte.labels.structure import QMStructure
 from elyte.paths import data_dir
 from elyte.units import kt_kcal
@@ -124,3 +128,31 @@ def test_xtb_hessian_modes_of_water(xtb):
     for t in samples:
         assert len(set(covalent_components(t.numbers, t.positions))) == 1
         assert 0 < np.abs(t.positions - water.positions).max() < 0.3
+
+
+def test_rotatable_dihedrals_of_known_molecules():
+    assert rotatable_dihedrals(molecule("CCCC")) == [(0, 1, 2, 3)]
+    assert len(rotatable_dihedrals(molecule("COC(=O)OC"))) == 2  # DMC: both O-C(=O) bonds
+    assert rotatable_dihedrals(molecule("O=C1OCCO1")) == []  # EC: ring bonds only
+    assert rotatable_dihedrals(molecule("CCO")) == []  # the O has no other heavy neighbour
+    assert len(rotatable_dihedrals(molecule("CCCCCC"), limit=2)) == 2
+
+
+def test_butane_scan_holds_the_angles_and_has_its_known_shape(xtb):
+    """Relaxed GFN2-xTB scan of butane's C-C-C-C dihedral: each point holds its angle while the rest
+    relaxes; anti (180) is the minimum, gauche (60) a few tenths of a kcal/mol above it, syn (0)
+    the highest (a few kcal/mol)."""
+    mol = molecule("CCCC")
+    start = sample_conformers(xtb, {"butane": "CCCC"}, {"n_embed": 1, "keep": 1, "steps": 100}, seed=0)["butane"][0]
+    scan = torsion_scan(xtb, mol, start, (0, 1, 2, 3), [180.0, 60.0, 0.0], fmax=0.5)
+    conformer = Chem.Conformer(mol.GetNumAtoms())
+    for s, angle in zip(scan, (180.0, 60.0, 0.0)):
+        for k, xyz in enumerate(s.positions):
+            conformer.SetAtomPosition(k, xyz.tolist())
+        measured = rdMolTransforms.GetDihedralDeg(conformer, 0, 1, 2, 3)
+        assert abs((measured - angle + 180.0) % 360.0 - 180.0) < 0.5
+        assert s.provenance["kind"] == "torsion_scan" and s.provenance["angle"] == angle
+        assert len(set(covalent_components(s.numbers, s.positions))) == 1
+    anti, gauche, syn = (float(xtb.compute(s, ["energy"])["energy"]) for s in scan)
+    assert 0.1 < gauche - anti < 1.5
+    assert syn - anti > 2.5
