@@ -47,7 +47,8 @@ PolarizationCalculator::PolarizationCalculator(const PolarizationParameters& p, 
         if (settings.usePme)
             reciprocal = std::make_unique<DipolePme>(beta, settings.ewaldTolerance);
         else
-            reciprocal = std::make_unique<ExplicitEwald>(beta, kmax);        if (settings.useCellList) screening = std::make_unique<ScreeningTable>(beta, listCutoff());
+            reciprocal = std::make_unique<ExplicitEwald>(beta, kmax);
+        if (settings.useCellList) screening = std::make_unique<ScreeningTable>(beta, listCutoff());
     }
 }
 
@@ -489,15 +490,15 @@ void PolarizationCalculator::addForces(const Field& mu, std::vector<Vec3>& force
 double PolarizationCalculator::extrapolate(const Field& permanent, Field& mu, std::vector<Vec3>* forces,
                                            OpenMM::ThreadPool* threads) {
     // mu = sum_k c_k mu_k = sum_j b_j p_j with b_j = c_j + ... + c_n and p_j = (alpha T)^j alpha E.
-    // E_pol = -1/2 mu.E, so dE_pol = -dE.mu - 1/2 sum_(m+n<n_max) b_(m+n+1) p_m.dT.p_n: the charges
-    // feel mu, and each p_m couples to q_m = sum_n b_(m+n+1) p_n.
+    // E_pol = -1/2 mu.E, so dE_pol = -dE.mu - 1/2 sum_(m+k<order) b_(m+k+1) p_m.dT.p_k: the charges
+    // feel mu, and each p_m couples to q_m = sum_k b_(m+k+1) p_k.
     const std::vector<double>& c = settings.extrapolation;
     const int order = static_cast<int>(c.size()) - 1, n = static_cast<int>(permanent.size());
     const auto& alpha = parameters.polarizability;
     std::vector<double> b(order + 2, 0.0);
     for (int j = order; j >= 0; j--) b[j] = b[j + 1] + c[j];
     std::vector<Field> p(order + 1, Field(n));
-    std::vector<std::vector<double>> phi(order);  // reciprocal potentials of p_0 .. p_(n-1)
+    std::vector<std::vector<double>> phi(order);  // reciprocal potentials of p_0 .. p_(order-1)
     for (int a = 0; a < n; a++) p[0][a] = permanent[a] * alpha[a];
     for (int m = 0; m < order; m++) {
         const Field field = dipoleField(p[m], threads, reciprocal ? &phi[m] : nullptr);
@@ -509,12 +510,12 @@ double PolarizationCalculator::extrapolate(const Field& permanent, Field& mu, st
     double energy = 0;
     for (int a = 0; a < n; a++) energy -= 0.5 * mu[a].dot(permanent[a]);
     if (forces == nullptr) return energy;
-    std::vector<Field> partners(order, Field(n));
+    std::vector<Field> coupled(order, Field(n));  // q_m
     std::vector<Coupling> couplings;
     for (int m = 0; m < order; m++) {
         for (int k = 0; m + k + 1 <= order; k++)
-            for (int a = 0; a < n; a++) partners[m][a] += p[k][a] * b[m + k + 1];
-        couplings.push_back({&p[m], &partners[m]});
+            for (int a = 0; a < n; a++) coupled[m][a] += p[k][a] * b[m + k + 1];
+        couplings.push_back({&p[m], &coupled[m]});
     }
     addRealSpaceForces(mu, couplings, *forces, threads);
     if (reciprocal) {
@@ -527,10 +528,10 @@ double PolarizationCalculator::extrapolate(const Field& permanent, Field& mu, st
         reciprocal->addPositionDerivative(field, &q, nullptr, factor, *forces, gridParallel(threads));
         reciprocal->addPositionDerivative(chargePotential, nullptr, &mu, factor, *forces, gridParallel(threads));
         for (int m = 0; m < order; m++) {
-            std::vector<double> coupled(phi[0].size(), 0.0);
+            std::vector<double> potential(phi[0].size(), 0.0);  // of q_m
             for (int k = 0; m + k + 1 <= order; k++)
-                for (size_t g = 0; g < coupled.size(); g++) coupled[g] += phi[k][g] * b[m + k + 1];
-            reciprocal->addPositionDerivative(coupled, nullptr, &p[m], factor, *forces, gridParallel(threads));
+                for (size_t g = 0; g < potential.size(); g++) potential[g] += phi[k][g] * b[m + k + 1];
+            reciprocal->addPositionDerivative(potential, nullptr, &p[m], factor, *forces, gridParallel(threads));
         }
     }
     return energy;
