@@ -12,6 +12,7 @@ from polff.fit.report import cluster_rows, plot_losses, validation_rows, write_m
 from polff.fit.trainer import TrainConfig, Trainer, make_split
 from polff.params.files import save_model
 from polff.params.model import ParameterizerConfig
+from polff.params.domain import environments_of
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ def train_models(data: FitData, weights: dict[str, float], config: TrainConfig,
                 "epochs_run": trainer.epoch, "loss_weights": trainer.loss.weights,
                 "loss_terms_used": sorted(trainer.loss.terms), "loss_terms_skipped": trainer.skipped_terms,
                 "train": dataclasses.asdict(member), "held_out": [m.key for m in split.val_molecules],
-                "training_molecules": len(split.train_molecules)}
+                "training_molecules": len(split.train_molecules),
+                "atom_environments": sorted(environments_of(m.smiles for m in split.train_molecules))}
         paths.append(save_model(model, member_dir / "model.pt", metadata=(metadata or {}) | info))
         log.info("model %s (epoch %d, the %s one); held-out mean errors %s, interaction RMSE %s kcal/mol", paths[-1],
                  kept_epoch, member.keep, summary["mean"], summary.get("interaction_rmse_kcal_mol"))

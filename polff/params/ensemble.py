@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +14,10 @@ import torch
 from elyte.paths import data_dir
 from polff.molecule import Molecule
 from polff.parameters import MoleculeParameters
-from polff.params.files import load_model
+from polff.params.domain import unseen_atoms
+from polff.params.files import load_model, read_metadata
 from polff.params.model import Parameterizer
-from polff.params.parameterize import make_batch, to_parameters
+from polff.params.parameterize import as_molecule, make_batch, to_parameters
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +40,20 @@ class EnsembleParameters:
 
     mean: MoleculeParameters
     spread: dict[str, np.ndarray]
+    unseen: list[tuple[int, str]] = field(default_factory=list)  # atoms whose environment training never had
 
     def out_of_domain(self) -> list[str]:
-        """Reasons to doubt these parameters: atoms where the members disagree by more than
+        """Reasons to doubt these parameters: atoms whose environment (polff.params.domain) the
+        training molecules never had, and atoms where the members disagree by more than
         ``DOMAIN_LIMITS`` (charge spread in e; polarizability and C6 spread relative to the mean), as
-        they do on molecules unlike the training data. Empty for a single model."""
-        reasons = []
-        for field, (limit, relative) in DOMAIN_LIMITS.items():
-            values = self.spread[field] / np.maximum(np.abs(getattr(self.mean, field)), RELATIVE_FLOOR[field]) \
-                if relative else self.spread[field]
+        they do on molecules unlike the training data."""
+        reasons = [f"atom {k} ({env}) has an environment no training molecule has" for k, env in self.unseen]
+        for name, (limit, relative) in DOMAIN_LIMITS.items():
+            values = self.spread[name] / np.maximum(np.abs(getattr(self.mean, name)), RELATIVE_FLOOR[name]) \
+                if relative else self.spread[name]
             if len(values) and values.max() > limit:
                 atom = int(values.argmax())
-                reasons.append(f"{field} spread {values.max():.3g}{' (relative)' if relative else ''} on atom {atom} "
+                reasons.append(f"{name} spread {values.max():.3g}{' (relative)' if relative else ''} on atom {atom} "
                                f"({self.mean.elements[atom]}) exceeds {limit}")
         return reasons
 
@@ -78,15 +81,21 @@ def model_files(paths: str | Path | Sequence[str | Path]) -> list[Path]:
 class Ensemble:
     """Mean and spread of the parameters predicted by ``models`` (at least one)."""
 
-    def __init__(self, models: Sequence[Parameterizer]):
+    def __init__(self, models: Sequence[Parameterizer], environments: set[str] | None = None):
+        """``environments``: the atom environments of the training molecules (None: not checked)."""
         if not models:
             raise ValueError("an ensemble needs at least one model")
         self.models = list(models)
+        self.environments = environments
 
     @classmethod
     def from_files(cls, paths: str | Path | Sequence[str | Path]) -> Ensemble:
-        """Members from model files; a directory stands for every ``*.pt`` file in it (sorted)."""
-        return cls([load_model(p) for p in model_files(paths)])
+        """Members from model files; a directory stands for every ``*.pt`` file in it (sorted). The
+        training environments are the union of the members' (if every member records them)."""
+        files = model_files(paths)
+        recorded = [read_metadata(p)["metadata"].get("atom_environments") for p in files]
+        environments = set().union(*recorded) if all(r is not None for r in recorded) else None
+        return cls([load_model(p) for p in files], environments)
 
     def parameterize_batch(self, molecules: Sequence[str | Molecule],
                            positions: Sequence[np.ndarray | None] | None = None) -> list[EnsembleParameters]:
@@ -108,7 +117,9 @@ class Ensemble:
         kinds = {"bond_k": "bonds", "bond_length": "bonds", "angle_k": "angles", "angle_theta": "angles",
                  "proper_k": "propers", "improper_k": "impropers"}
         split = {f: torch.split(spread[f], counts[kinds.get(f, "atoms")]) for f in SPREAD_FIELDS}
-        out = [EnsembleParameters(params, {f: split[f][m].numpy() for f in SPREAD_FIELDS})
+        mols = [as_molecule(m).rdkit for m in molecules]
+        out = [EnsembleParameters(params, {f: split[f][m].numpy() for f in SPREAD_FIELDS},
+                                  [] if self.environments is None else unseen_atoms(mols[m], self.environments))
                for m, params in enumerate(to_parameters(batch, mean))]
         for item in out:
             if reasons := item.out_of_domain():

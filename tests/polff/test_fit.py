@@ -471,6 +471,13 @@ def test_ensemble_members_differ_and_load(monomer_records, tmp_path):
         assert (tmp_path / member / "metrics.csv").is_file() and (tmp_path / member / "validation.json").is_file()
     spread = Ensemble.from_files(paths).parameterize("O=C1OCCO1").spread
     assert spread["charge"].max() > 0
+    # each member records the atom environments of its training molecules (polff.params.domain)
+    from polff.params.domain import environments_of
+    from polff.params.files import read_metadata
+
+    recorded = read_metadata(paths[0])["metadata"]["atom_environments"]
+    assert recorded == sorted(recorded) and set(recorded) <= environments_of(m.smiles for m in data.molecules)
+    assert Ensemble.from_files(paths).environments == set(recorded)
 
 
 @pytest.mark.qm
