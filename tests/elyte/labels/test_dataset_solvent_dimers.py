@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
+from elyte.cli.label import load_recipe
 from elyte.labels.compute import label_structure
 from elyte.labels.engines import make_backend
 from elyte.labels.esp import vdw_radius
 from elyte.labels.inputs import structure_from_record
-from elyte.paths import config_dir
 
 from .conftest import shipped_records
 
@@ -28,9 +27,7 @@ def records():
 
 @pytest.fixture(scope="module")
 def recipe():
-    own = OmegaConf.load(config_dir() / "label" / "recipe" / "solvent_dimers_v1.yaml")
-    base = OmegaConf.load(config_dir() / "label" / "recipe" / f"{own.extends}.yaml")
-    return OmegaConf.to_container(OmegaConf.merge(base, own))
+    return load_recipe("solvent_dimers_v1")
 
 
 def test_every_unordered_solvent_pair_is_there(records, recipe):

@@ -8,16 +8,15 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 from rdkit import Chem
 from rdkit.Chem import rdMolTransforms
 
+from elyte.cli.label import load_recipe
 from elyte.labels.compute import label_structure
 from elyte.labels.engines import make_backend
 from elyte.labels.inputs import structure_from_record
 from elyte.labels.sampling.molecules import molecule
 from elyte.labels.sampling.torsions import rotatable_dihedrals
-from elyte.paths import config_dir
 
 from .conftest import shipped_records
 
@@ -31,9 +30,7 @@ def records():
 
 @pytest.fixture(scope="module")
 def recipe():
-    own = OmegaConf.load(config_dir() / "label" / "recipe" / "torsions_v1.yaml")
-    base = OmegaConf.load(config_dir() / "label" / "recipe" / f"{own.extends}.yaml")
-    return OmegaConf.to_container(OmegaConf.merge(base, own))
+    return load_recipe("torsions_v1")
 
 
 @pytest.fixture(scope="module")
