@@ -33,26 +33,25 @@ from polff.terms.scaling import ScalingRules
 ELECTROLYTE = (0.0042, -0.0917, -0.1075, 0.3379, 0.6036, 0.2507)
 
 
-def _whole_molecules(molecules: Sequence[MoleculeParameters], positions: np.ndarray, lengths: np.ndarray):
-    """Each molecule's atoms as the periodic images nearest its first atom (orthorhombic box)."""
-    out, start = [], 0
-    for m in molecules:
-        x = positions[start:start + m.n_atoms]
-        out.append(x - lengths * np.round((x - x[0]) / lengths))
-        start += m.n_atoms
-    return out
-
-
-def _cluster(molecules, whole, centre: int, radius: float, lengths: np.ndarray):
-    """Molecules whose first atom lies within ``radius`` of molecule ``centre``'s first atom."""
+def spherical_cluster(molecules: Sequence[MoleculeParameters], positions: np.ndarray, box: np.ndarray, centre: int,
+                      radius: float) -> tuple[list[MoleculeParameters], torch.Tensor]:
+    """The whole molecules whose first atom lies within ``radius`` (A) of molecule ``centre``'s first
+    atom, each as its periodic image nearest there, from ``positions`` [N, 3] A in an orthorhombic
+    ``box`` [3, 3] A: (molecules, positions [M, 3] float64)."""
+    box = np.asarray(box, dtype=float)
+    if np.abs(box - np.diag(np.diag(box))).max() > 1e-8:
+        raise ValueError("clusters are cut from orthorhombic boxes only; give an orthorhombic configuration")
+    lengths, starts = np.diag(box), np.cumsum([0] + [m.n_atoms for m in molecules])
+    nearest = lambda d: d - lengths * np.round(d / lengths)  # noqa: E731
+    origin = np.asarray(positions[starts[centre]], dtype=float)
     keep, xs = [], []
-    origin = whole[centre][0]
-    for m, x in zip(molecules, whole):
-        d = x[0] - origin
-        shift = -lengths * np.round(d / lengths)
-        if np.linalg.norm(d + shift) < radius:
+    for k, m in enumerate(molecules):
+        x = np.asarray(positions[starts[k]:starts[k + 1]], dtype=float)
+        x = x[0] + nearest(x - x[0])  # the molecule made whole
+        shifted = x + nearest(x[0] - origin) - (x[0] - origin)
+        if np.linalg.norm(shifted[0] - origin) < radius:
             keep.append(m)
-            xs.append(x + shift)
+            xs.append(shifted)
     return keep, torch.tensor(np.concatenate(xs), dtype=torch.float64)
 
 
@@ -83,16 +82,11 @@ def fit_coefficients(molecules: Sequence[MoleculeParameters], positions: np.ndar
     periodic configuration (``positions`` [N, 3] A, orthorhombic ``box`` [3, 3] A)."""
     if order < 1:
         raise ValueError(f"order must be >= 1, got {order}")
-    box = np.asarray(box, dtype=float)
-    if np.abs(box - np.diag(np.diag(box))).max() > 1e-8:
-        raise ValueError("fit_coefficients needs an orthorhombic box; fit on an orthorhombic configuration")
-    lengths = np.diag(box)
-    whole = _whole_molecules(molecules, np.asarray(positions, dtype=float), lengths)
     centres = np.random.default_rng(seed).choice(len(molecules), size=min(clusters, len(molecules)), replace=False)
     columns, targets = [], []
     with torch.no_grad():
         for centre in centres:
-            keep, x = _cluster(molecules, whole, int(centre), radius, lengths)
+            keep, x = spherical_cluster(molecules, positions, box, int(centre), radius)
             orders, mu = perturbation_orders(keep, x, order, rules)
             columns.append(torch.stack([o.reshape(-1) for o in orders], dim=1))
             targets.append(mu.reshape(-1))

@@ -99,6 +99,7 @@ class Ensemble:
 
     def parameterize_batch(self, molecules: Sequence[str | Molecule],
                            positions: Sequence[np.ndarray | None] | None = None) -> list[EnsembleParameters]:
+        molecules = [as_molecule(m) for m in molecules]  # parsed once: the batch and the domain check
         batch = make_batch(molecules, positions)
         runs = []
         with torch.no_grad():
@@ -117,9 +118,8 @@ class Ensemble:
         kinds = {"bond_k": "bonds", "bond_length": "bonds", "angle_k": "angles", "angle_theta": "angles",
                  "proper_k": "propers", "improper_k": "impropers"}
         split = {f: torch.split(spread[f], counts[kinds.get(f, "atoms")]) for f in SPREAD_FIELDS}
-        mols = [as_molecule(m).rdkit for m in molecules]
         out = [EnsembleParameters(params, {f: split[f][m].numpy() for f in SPREAD_FIELDS},
-                                  [] if self.environments is None else unseen_atoms(mols[m], self.environments))
+                                  [] if self.environments is None else unseen_atoms(molecules[m].rdkit, self.environments))
                for m, params in enumerate(to_parameters(batch, mean))]
         for item in out:
             if reasons := item.out_of_domain():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from polff.extrapolation import ELECTROLYTE, fit_coefficients, perturbation_orders
+from polff.extrapolation import ELECTROLYTE, fit_coefficients, perturbation_orders, spherical_cluster
 from polff.system import PolSystem
 from polff.terms.electrostatics import extrapolated_dipoles
 
@@ -35,18 +35,9 @@ def test_coefficients_reproduce_converged_dipoles_of_unseen_clusters(electrolyte
     """Clusters around other molecules than the fit's: dipoles within 1 % RMS, -1/2 mu.E within
     0.05 %, while the plain perturbation series of the same order is far off (it diverges here)."""
     molecules, positions, box = electrolyte_box
-    starts = np.cumsum([0] + [m.n_atoms for m in molecules])
     for centre in (7, 600, 900):  # a DMC, an EC, a Li+ (the fit's seed 0 picks others)
-        origin = positions[starts[centre]]
-        keep, xs = [], []
-        for k, m in enumerate(molecules):
-            x = positions[starts[k]:starts[k + 1]]
-            x = x - np.diag(box) * np.round((x - x[0]) / np.diag(box))
-            shift = -np.diag(box) * np.round((x[0] - origin) / np.diag(box))
-            if np.linalg.norm(x[0] + shift - origin) < 10.0:
-                keep.append(m)
-                xs.append(x + shift)
-        orders, mu = perturbation_orders(keep, torch.tensor(np.concatenate(xs)), len(ELECTROLYTE) - 1)
+        keep, x = spherical_cluster(molecules, positions, box, centre, 10.0)
+        orders, mu = perturbation_orders(keep, x, len(ELECTROLYTE) - 1)
         alpha = PolSystem.from_molecules(keep).params["alpha"][:, None]
         field = torch.where(alpha > 0, orders[0] / torch.where(alpha > 0, alpha, 1.0), 0.0)  # p_0 = alpha E
         weights = [sum(ELECTROLYTE[j:]) for j in range(len(ELECTROLYTE))]
