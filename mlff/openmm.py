@@ -1,7 +1,8 @@
-"""mlff in OpenMM through ``openmm.PythonForce``: the model evaluated in Python at every step.
+"""mlff in OpenMM: the plugin's ``MLFFForce`` (native) or ``openmm.PythonForce`` (fallback).
 
-This is the fallback path (it works on every platform, with Python's overhead per step); the native
-plugin force that runs the model inside OpenMM's C++ (issue 7) replaces it for production speed.
+Native: the model is compiled once per system into a package (:mod:`mlff.deploy`, cached) that the
+plugin runs through libtorch inside OpenMM's C++ at every step, with no Python in the loop.
+Fallback: the model evaluated in Python at every step (every platform, Python's overhead per step).
 Units at the boundary: OpenMM's nm and kJ/mol in, the model's Angstrom and kcal/mol inside.
 """
 
@@ -19,12 +20,35 @@ from elyte import units
 from elyte.elements import masses
 from elyte.errors import InputError
 from elyte.formulation import Species
+from elyte.openmm_plugin import available, load_mlff
 from mlff.data.batch import collate
 from mlff.data.structure import Structure
+from mlff.deploy import DEFAULT_BOX_GROWTH, cached_package
 from mlff.model.forcefield import ForceField
 from mlff.model.io import load_model
 
 KJ_PER_NM = units.KCAL_PER_ANGSTROM_TO_KJ_PER_NM
+BACKENDS = ("auto", "native", "python")
+
+
+def mlff_force(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.ndarray | None,
+               particles: Sequence[int] | None = None, box_growth: float = DEFAULT_BOX_GROWTH) -> openmm.Force:
+    """The plugin's ``MLFFForce`` for atoms ``numbers`` with ``total_charge`` (e), periodic in ``box``
+    ([3, 3] nm, rows; None for a cluster). ``particles``: their System indices (default 0 .. n-1).
+    The model is compiled in its dtype (first call per system ~30 s, then cached; :mod:`mlff.deploy`)."""
+    _check_elements(model, numbers)
+    force = load_mlff().MLFFForce(str(cached_package(model.eval(), numbers, total_charge, box, box_growth)))
+    if particles is not None:
+        force.setParticles([int(p) for p in particles])
+    force.setName("mlff")
+    return force
+
+
+def _check_elements(model: ForceField, numbers: np.ndarray) -> None:
+    unknown = sorted(set(int(z) for z in numbers) - set(model.elements))
+    if unknown:
+        raise InputError(f"the model was trained for elements {model.elements} but the system holds {unknown}: "
+                         "use a model trained on these elements")
 
 
 def python_force(model: ForceField, numbers: np.ndarray, total_charge: float, periodic: bool,
@@ -54,9 +78,14 @@ class MLFFForceField:
 
     name = "mlff"
 
-    def __init__(self, model: str | Path | ForceField, dtype: str = "float64"):
+    def __init__(self, model: str | Path | ForceField, dtype: str = "float64", backend: str = "auto"):
+        """``backend``: 'native' (the plugin's MLFFForce), 'python' (openmm.PythonForce) or 'auto'
+        (native when the mlff plugin is built)."""
+        if backend not in BACKENDS:
+            raise InputError(f"mlff backend must be one of {BACKENDS}, got {backend!r}")
         self.model = model if isinstance(model, ForceField) else load_model(model)
         self.dtype = getattr(torch, dtype)
+        self.native = backend == "native" or (backend == "auto" and available(mlff=True))
 
     def system(self, molecules: Sequence[Species], cell: np.ndarray | None) -> openmm.System:
         """``cell``: [3, 3] box vectors in Angstrom (rows), or None for a molecule in vacuum."""
@@ -71,5 +100,10 @@ class MLFFForceField:
                                  f"({self.model.config.long_cutoff} A): use a larger box")
             system.setDefaultPeriodicBoxVectors(*(openmm.Vec3(*row) * units.ANGSTROM_TO_NM for row in np.asarray(cell)))
         total_charge = float(sum(m.charge for m in molecules))
-        system.addForce(python_force(self.model, numbers, total_charge, cell is not None, self.dtype))
+        if self.native:
+            box = None if cell is None else np.asarray(cell) * units.ANGSTROM_TO_NM
+            system.addForce(mlff_force(self.model.to(dtype=self.dtype), numbers, total_charge, box))
+        else:
+            _check_elements(self.model, numbers)
+            system.addForce(python_force(self.model, numbers, total_charge, cell is not None, self.dtype))
         return system

@@ -1,4 +1,5 @@
-"""Finds and loads the compiled OpenMM plugin and its Python bindings.
+"""Finds and loads the compiled OpenMM plugins and their Python bindings: the polarization plugin
+(:func:`load`) and the mlff plugin, which links libtorch (:func:`load_mlff`).
 
 They are installed next to the package in site-packages (also by an editable install), so they are
 looked up in the distribution's file list, like the torch ops (:mod:`elyte.native`).
@@ -21,28 +22,30 @@ from elyte.paths import compiled_copies
 
 LIBRARY_NAME = "libelyte_openmm.so"
 MODULE_NAME = "elyte_polarization"
+MLFF_LIBRARY_NAME = "libelyte_openmm_mlff.so"
+MLFF_MODULE_NAME = "elyte_mlff"
 
 
 class PluginMissing(RuntimeError):
     """The compiled plugin is not installed."""
 
 
-def _candidate_dirs() -> list[Path]:
+def _candidate_dirs(library_name: str) -> list[Path]:
     found = []
     if os.environ.get("ELYTE_OPENMM_PLUGIN_DIR"):
         found.append(Path(os.environ["ELYTE_OPENMM_PLUGIN_DIR"]))
-    return found + [path.parent for path in compiled_copies(LIBRARY_NAME)]
+    return found + [path.parent for path in compiled_copies(library_name)]
 
 
-def _find() -> tuple[Path, Path, Path]:
-    for folder in _candidate_dirs():
-        extensions = sorted(folder.glob(f"_{MODULE_NAME}*.so"))
-        if (folder / LIBRARY_NAME).is_file() and (folder / f"{MODULE_NAME}.py").is_file() and extensions:
-            return folder / LIBRARY_NAME, extensions[0], folder / f"{MODULE_NAME}.py"
+def _find(library_name: str, module_name: str) -> tuple[Path, Path, Path]:
+    for folder in _candidate_dirs(library_name):
+        extensions = sorted(folder.glob(f"_{module_name}*.so"))
+        if (folder / library_name).is_file() and (folder / f"{module_name}.py").is_file() and extensions:
+            return folder / library_name, extensions[0], folder / f"{module_name}.py"
     raise PluginMissing(
-        f"the elyte OpenMM plugin ({LIBRARY_NAME} and its Python module) was not found in "
-        f"{[str(p) for p in _candidate_dirs()]}. Build it with `bash scripts/setup.sh` (or `pip install "
-        "--no-build-isolation -e .` with openmm and swig installed first)."
+        f"the elyte OpenMM plugin ({library_name} and its Python module) was not found in "
+        f"{[str(p) for p in _candidate_dirs(library_name)]}. Build it with `bash scripts/setup.sh` (or `pip "
+        "install --no-build-isolation -e .` with torch, openmm and swig installed first)."
     )
 
 
@@ -58,19 +61,37 @@ def _import(name: str, path: Path) -> ModuleType:
     return module
 
 
+def _register(library_name: str, module_name: str) -> ModuleType:
+    library, extension, wrapper = _find(library_name, module_name)
+    openmm.Platform.loadPluginLibrary(str(library))
+    _import(f"_{module_name}", extension)
+    return _import(module_name, wrapper)
+
+
 @functools.cache
 def load() -> ModuleType:
-    """Register the plugin with OpenMM once and return its SWIG module. Raises PluginMissing."""
-    library, extension, wrapper = _find()
-    openmm.Platform.loadPluginLibrary(str(library))
-    _import(f"_{MODULE_NAME}", extension)
-    return _import(MODULE_NAME, wrapper)
+    """Register the polarization plugin with OpenMM once and return its SWIG module (``PolarizationForce``).
+    Raises PluginMissing."""
+    return _register(LIBRARY_NAME, MODULE_NAME)
 
 
-def available() -> bool:
-    """True when the plugin can be loaded."""
+@functools.cache
+def load_mlff() -> ModuleType:
+    """Register the mlff plugin with OpenMM once and return its SWIG module (``MLFFForce``). Raises
+    PluginMissing."""
+    from elyte import native
+
     try:
-        load()
+        native.load()  # by its own path first, so the plugin's link to the op library reuses it
+    except native.NativeLibraryMissing as err:
+        raise PluginMissing(str(err)) from err
+    return _register(MLFF_LIBRARY_NAME, MLFF_MODULE_NAME)
+
+
+def available(mlff: bool = False) -> bool:
+    """True when the polarization plugin (or with ``mlff``, the mlff plugin) can be loaded."""
+    try:
+        load_mlff() if mlff else load()
     except PluginMissing:
         return False
     return True

@@ -51,6 +51,8 @@ class Batch:
     dipole_mask: torch.Tensor  # [B] bool
     cutoff: float  # A: edge_index holds every pair closer than this
     long_cutoff: float  # A: long_edge_index holds every pair closer than this
+    atom_counts: tuple[int, ...]  # n_atoms as Python ints (no device read; export keeps them static)
+    periodic: tuple[bool, ...]  # per structure: fully periodic (else a cluster or partially periodic)
 
     @property
     def n_structures(self) -> int:
@@ -99,7 +101,8 @@ def collate(
         offset += structure.n_atoms
     cat = {name: torch.cat(values, dim=-1 if name.endswith("index") else 0) for name, values in parts.items()}
     return Batch(**_atoms(structures, dtype), **cat, **_labels(structures, dtype), cutoff=float(cutoff),
-                 long_cutoff=float(long_cutoff))
+                 long_cutoff=float(long_cutoff), atom_counts=tuple(s.n_atoms for s in structures),
+                 periodic=tuple(bool(all(s.pbc)) for s in structures))
 
 
 def _edges(structure: Structure, cutoff: float, min_distance: float):

@@ -15,7 +15,7 @@ import math
 import torch
 from torch.utils.checkpoint import checkpoint
 
-from elyte.electrostatics.ewald import EwaldParameters, reciprocal_vectors, self_and_background
+from elyte.electrostatics.ewald import EwaldParameters, lattice_to_reciprocal, reciprocal_vectors, self_and_background
 from elyte.units import COULOMB_KCAL_ANGSTROM
 
 K_CHUNK = 2048  # reciprocal vectors per block: N x K_CHUNK phases live at a time (33 MB at N = 4,116, float32)
@@ -45,11 +45,14 @@ def cluster_energy(
 def ewald_energy(
     q: torch.Tensor, positions: torch.Tensor, cell: torch.Tensor, batch: torch.Tensor, ptr: list[int],
     periodic: list[bool], edge_index: torch.Tensor, r: torch.Tensor, sigma: float, ewald: EwaldParameters,
+    integers: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Energy [B] (kcal/mol) of the periodic structures (zero for the others).
 
     ``edge_index`` [2, L] / ``r`` [L] are the directed long-range edges and their lengths (A) within
-    the real-space cutoff; ``ptr`` the atom offsets of the structures (B + 1), ``cell`` [B, 3, 3].
+    the real-space cutoff; ``ptr`` the atom offsets of the structures (B + 1), ``cell`` [B, 3, 3];
+    ``integers`` a fixed set of reciprocal-lattice triples for every structure (see
+    :func:`chunked_reciprocal_sum`).
     """
     n_structures = len(periodic)
     mask = torch.tensor(periodic, device=q.device, dtype=q.dtype)
@@ -57,7 +60,7 @@ def ewald_energy(
     kernel = (torch.erf(r / (2.0 * sigma)) - torch.erf(ewald.beta * r)) / r
     real = q.new_zeros(n_structures).index_add_(0, batch[i], 0.5 * q[i] * q[j] * kernel) * mask
     rest = [
-        chunked_reciprocal_sum(q[ptr[b]:ptr[b + 1]], positions[ptr[b]:ptr[b + 1]], cell[b], ewald)
+        chunked_reciprocal_sum(q[ptr[b]:ptr[b + 1]], positions[ptr[b]:ptr[b + 1]], cell[b], ewald, integers=integers)
         + self_and_background(q[ptr[b]:ptr[b + 1]], cell[b], ewald.beta)
         if periodic[b] else q.new_zeros(())
         for b in range(n_structures)
@@ -66,27 +69,37 @@ def ewald_energy(
 
 
 def chunked_reciprocal_sum(
-    q: torch.Tensor, positions: torch.Tensor, cell: torch.Tensor, ewald: EwaldParameters, k_chunk: int = K_CHUNK
+    q: torch.Tensor, positions: torch.Tensor, cell: torch.Tensor, ewald: EwaldParameters, k_chunk: int = K_CHUNK,
+    integers: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The reciprocal-space energy (e^2/A) of :func:`elyte.electrostatics.ewald.reciprocal_sum` for
     charges q [N] (e), summed over blocks of ``k_chunk`` k-vectors. With gradients on, each block is
-    checkpointed, so memory is O(N k_chunk + K) instead of the O(N K) phase arrays autograd would keep."""
+    checkpointed, so memory is O(N k_chunk + K) instead of the O(N K) phase arrays autograd would keep.
+
+    ``integers`` [M, 3]: a fixed superset of the reciprocal-lattice triples
+    (:func:`elyte.electrostatics.ewald.reciprocal_integers`), the k-vectors beyond ``kmax`` weighted
+    zero; shapes then do not depend on the cell (an exported model), and blocks are not checkpointed.
+    """
     volume = torch.linalg.det(cell).abs()
-    k = reciprocal_vectors(cell, ewald.kmax)
+    if integers is None:
+        k, checkpointed = reciprocal_vectors(cell, ewald.kmax), torch.is_grad_enabled()
+    else:
+        k, checkpointed = lattice_to_reciprocal(integers, cell), False
     total = q.new_zeros(())
     for start in range(0, k.shape[0], k_chunk):
         block = k[start:start + k_chunk]
-        if torch.is_grad_enabled():
-            total = total + checkpoint(_reciprocal_block, q, positions, block, ewald.beta, use_reentrant=False)
+        if checkpointed:
+            total = total + checkpoint(_reciprocal_block, q, positions, block, ewald, use_reentrant=False)
         else:
-            total = total + _reciprocal_block(q, positions, block, ewald.beta)
+            total = total + _reciprocal_block(q, positions, block, ewald)
     # the sum over half the k-vectors is doubled: 2 * (2 pi / V) sum_{k>0}
     return 4.0 * math.pi / volume * total
 
 
-def _reciprocal_block(q: torch.Tensor, positions: torch.Tensor, k: torch.Tensor, beta: float) -> torch.Tensor:
-    """sum_k exp(-k^2 / 4 beta^2) / k^2 |sum_i q_i exp(i k.x_i)|^2 over the k-vectors given [K, 3]."""
+def _reciprocal_block(q: torch.Tensor, positions: torch.Tensor, k: torch.Tensor, ewald: EwaldParameters) -> torch.Tensor:
+    """sum_k exp(-k^2 / 4 beta^2) / k^2 |sum_i q_i exp(i k.x_i)|^2 over the k-vectors given [K, 3] with |k| < kmax."""
     k2 = (k * k).sum(dim=1)
     phase = positions @ k.T
     structure = (q @ torch.cos(phase)) ** 2 + (q @ torch.sin(phase)) ** 2
-    return (torch.exp(-k2 / (4.0 * beta**2)) / k2 * structure).sum()
+    weight = torch.where(k2 < ewald.kmax**2, torch.exp(-k2 / (4.0 * ewald.beta**2)) / k2, torch.zeros_like(k2))
+    return (weight * structure).sum()

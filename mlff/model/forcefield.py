@@ -105,8 +105,13 @@ class ForceField(nn.Module):
             s, v, t = update(s, v, t)
         return s
 
-    def energy(self, batch: Batch, positions: torch.Tensor, cell: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Energy terms [B] (kcal/mol), charges [N] (e) and dipoles [B, 3] (e*A) at ``positions``/``cell``."""
+    def energy(self, batch: Batch, positions: torch.Tensor, cell: torch.Tensor,
+               reciprocal_integers: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Energy terms [B] (kcal/mol), charges [N] (e) and dipoles [B, 3] (e*A) at ``positions``/``cell``.
+
+        ``reciprocal_integers``: a fixed set of Ewald reciprocal-lattice triples
+        (:func:`elyte.electrostatics.ewald.reciprocal_integers`) instead of the cell's own, so that no
+        shape depends on the cell (see :mod:`mlff.deploy`)."""
         n_structures = batch.n_structures
         species = self.species_index[batch.numbers]
         vectors = _edge_vectors(positions, cell, batch.batch, batch.edge_index, batch.shifts)
@@ -122,7 +127,8 @@ class ForceField(nn.Module):
             out["charges"] = q
             out["dipole"] = positions.new_zeros(n_structures, 3).index_add_(0, batch.batch, q[:, None] * positions)
             if self.config.electrostatics.enabled:
-                out["energy_electrostatics"] = self._electrostatics(batch, q, positions, cell, long_r)
+                out["energy_electrostatics"] = self._electrostatics(batch, q, positions, cell, long_r,
+                                                                    reciprocal_integers)
         if self.dispersion is not None:
             out["energy_dispersion"] = self.dispersion(species, batch.long_edge_index, long_r, batch.batch,
                                                        n_structures)
@@ -134,10 +140,9 @@ class ForceField(nn.Module):
         table = torch.tensor(list(self.reference_energies.values()), dtype=torch.float64, device=species.device)
         return table.new_zeros(n_structures).index_add_(0, batch, table[species])
 
-    def _electrostatics(self, batch: Batch, q, positions, cell, long_r) -> torch.Tensor:
+    def _electrostatics(self, batch: Batch, q, positions, cell, long_r, integers) -> torch.Tensor:
         sigma = self.config.electrostatics.gaussian_width
-        periodic = batch.pbc.all(dim=1).tolist()
-        counts = batch.n_atoms.tolist()
+        periodic, counts = list(batch.periodic), list(batch.atom_counts)
         pairs = cluster_pairs(counts, periodic, positions.device)
         energy = cluster_energy(q, positions, pairs, batch.batch, batch.n_structures, sigma)
         if any(periodic):
@@ -145,7 +150,7 @@ class ForceField(nn.Module):
             for n in counts:
                 ptr.append(ptr[-1] + n)
             energy = energy + ewald_energy(q, positions, cell, batch.batch, ptr, periodic, batch.long_edge_index,
-                                           long_r, sigma, self.ewald)
+                                           long_r, sigma, self.ewald, integers)
         return energy
 
     def forward(

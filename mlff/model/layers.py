@@ -54,7 +54,8 @@ class Interaction(nn.Module):
         parts = [self.scalar(s), v.reshape(n, 3 * f)] + ([t.reshape(n, 9 * f)] if t is not None else [])
         nodes = torch.cat(parts, dim=1)
         n_edges = edge_index.shape[1]
-        chunked = not torch.compiler.is_compiling() and n_edges > self.edge_chunk
+        # chunks need a concrete edge count: not under torch.compile or symbolic tracing (mlff.deploy)
+        chunked = isinstance(n_edges, int) and not torch.compiler.is_compiling() and n_edges > self.edge_chunk
         if not chunked:
             summed = self._block(nodes, edge_index, u, radial)
         else:

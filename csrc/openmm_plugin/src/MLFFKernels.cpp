@@ -1,0 +1,146 @@
+#include "MLFFKernels.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/csrc/inductor/aoti_package/model_package_loader.h>
+
+#include <array>
+#include <cmath>
+#include <string>
+#include <tuple>
+
+#include "openmm/OpenMMException.h"
+#include "openmm/internal/ContextImpl.h"
+#include "openmm/reference/ReferencePlatform.h"
+
+namespace elyte {
+
+using OpenMM::OpenMMException;
+using OpenMM::Vec3;
+
+namespace {
+
+constexpr double kMinDistance = 0.05;  // nm: closer atoms mean the simulation has blown up
+
+OpenMM::ReferencePlatform::PlatformData& platformData(OpenMM::ContextImpl& context) {
+    return *static_cast<OpenMM::ReferencePlatform::PlatformData*>(context.getPlatformData());
+}
+
+/** Half neighbour list (pairs [2, P], shifts [P, 3]) from the project's torch op elyte::neighbor_pairs. */
+std::tuple<at::Tensor, at::Tensor> neighborPairs(const at::Tensor& positions, const at::Tensor& box, bool periodic,
+                                                 double cutoff) {
+    static auto op = c10::Dispatcher::singleton()
+                         .findSchemaOrThrow("elyte::neighbor_pairs", "")
+                         .typed<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&,
+                                                                   std::array<bool, 3>, double)>();
+    return op.call(positions, box, {periodic, periodic, periodic}, cutoff);
+}
+
+std::string text(double value) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.4g", value);
+    return buffer;
+}
+
+}  // namespace
+
+CpuCalcMLFFForceKernel::CpuCalcMLFFForceKernel(std::string name, const OpenMM::Platform& platform)
+    : CalcMLFFForceKernel(name, platform) {}
+
+CpuCalcMLFFForceKernel::~CpuCalcMLFFForceKernel() = default;
+
+void CpuCalcMLFFForceKernel::initialize(const OpenMM::System&, const MLFFForce& force) {
+    const std::string type = force.getMetadata("dtype");
+    if (type != "float64" && type != "float32")
+        throw OpenMMException("MLFFForce: unsupported package dtype " + type);
+    dtype = type == "float64" ? at::kDouble : at::kFloat;
+    if (force.getMetadata("AOTI_DEVICE_KEY") != "cpu")
+        throw OpenMMException("MLFFForce: the package is compiled for " + force.getMetadata("AOTI_DEVICE_KEY") +
+                              "; the Reference and CPU platforms need one compiled for the CPU");
+    try {
+        package = std::make_unique<torch::inductor::AOTIModelPackageLoader>(force.getPackagePath(), "model");
+    } catch (const std::exception& error) {
+        throw OpenMMException("MLFFForce: cannot load " + force.getPackagePath() + ": " + error.what());
+    }
+    particles = force.getParticles();
+    periodic = force.usesPeriodicBoundaryConditions();
+    maxBox = force.getMaxBoxLengths();
+    cutoff = force.getCutoff();
+    longCutoff = force.getLongCutoff();
+}
+
+double CpuCalcMLFFForceKernel::execute(OpenMM::ContextImpl& context, bool includeForces, bool) {
+    auto& data = platformData(context);
+    const std::vector<Vec3>& positions = *data.positions;
+    const int n = static_cast<int>(particles.size());
+    auto options = at::TensorOptions().dtype(at::kDouble);
+    at::Tensor x = at::empty({n, 3}, options);
+    auto xs = x.accessor<double, 2>();
+    for (int k = 0; k < n; k++)
+        for (int d = 0; d < 3; d++) xs[k][d] = positions[particles[k]][d];
+    if (!x.isfinite().all().item<bool>())
+        throw OpenMMException("MLFFForce: a position is NaN or infinite; the simulation has blown up (reduce the "
+                              "time step or minimize the energy first)");
+    at::Tensor box = at::eye(3, options);
+    if (periodic) {
+        const Vec3* vectors = data.periodicBoxVectors;
+        auto bs = box.accessor<double, 2>();
+        for (int i = 0; i < 3; i++) {
+            for (int d = 0; d < 3; d++) bs[i][d] = vectors[i][d];
+            if (std::sqrt(vectors[i].dot(vectors[i])) > maxBox[i] * (1 + 1e-12))
+                throw OpenMMException("MLFFForce: box vector " + std::to_string(i) + " is " +
+                                      text(std::sqrt(vectors[i].dot(vectors[i]))) + " nm long, beyond the " +
+                                      text(maxBox[i]) + " nm the package was compiled for; export the model "
+                                      "again for the larger box (mlff.deploy.export, box_growth)");
+        }
+        const double width = std::min(vectors[0][0], std::min(vectors[1][1], vectors[2][2]));
+        if (width < 2.0 * longCutoff)
+            throw OpenMMException("MLFFForce: the box has shrunk to " + text(width) +
+                                  " nm, less than twice the model's cutoff (" + text(longCutoff) + " nm)");
+    }
+    at::Tensor pairs, shifts;
+    try {
+        std::tie(pairs, shifts) = neighborPairs(x, box, periodic, longCutoff);
+    } catch (const std::exception& error) {
+        throw OpenMMException(std::string("MLFFForce: neighbour list: ") + error.what());
+    }
+    // both directions of each pair, then those within the message-passing cutoff
+    at::Tensor longEdges = at::cat({pairs, pairs.flip(0)}, 1);
+    at::Tensor longShifts = at::cat({shifts, -shifts}, 0);
+    at::Tensor vectors = x.index_select(0, longEdges[1]) - x.index_select(0, longEdges[0]);
+    if (periodic) vectors = vectors + at::matmul(longShifts.to(at::kDouble), box);
+    at::Tensor lengths = vectors.norm(2, 1);
+    if (lengths.numel() > 0) {
+        const double closest = lengths.min().item<double>();
+        if (closest < kMinDistance) {
+            const int64_t k = lengths.argmin().item<int64_t>();
+            throw OpenMMException("MLFFForce: atoms " + std::to_string(particles[longEdges[0][k].item<int64_t>()]) +
+                                  " and " + std::to_string(particles[longEdges[1][k].item<int64_t>()]) + " are " +
+                                  text(closest) + " nm apart: the simulation has blown up (reduce the time step)");
+        }
+    }
+    at::Tensor shortMask = lengths < cutoff;
+    at::Tensor edges = longEdges.index({at::indexing::Slice(), shortMask});
+    at::Tensor edgeShifts = longShifts.index({shortMask});
+    if (edges.size(1) < 2)
+        throw OpenMMException("MLFFForce: fewer than two atom pairs within the cutoff; the package needs at least one");
+    std::vector<at::Tensor> outputs;
+    {
+        at::NoGradGuard noGrad;
+        outputs = package->run({x.to(dtype), box.to(dtype), edges, edgeShifts, longEdges, longShifts});
+    }
+    if (includeForces) {
+        at::Tensor f = outputs[1].to(at::kDouble).contiguous();
+        auto fs = f.accessor<double, 2>();
+        std::vector<Vec3>& forces = *data.forces;
+        for (int k = 0; k < n; k++) forces[particles[k]] += Vec3(fs[k][0], fs[k][1], fs[k][2]);
+    }
+    return outputs[0].item<double>();
+}
+
+OpenMM::KernelImpl* MLFFKernelFactory::createKernelImpl(std::string name, const OpenMM::Platform& platform,
+                                                        OpenMM::ContextImpl&) const {
+    if (name == CalcMLFFForceKernel::Name()) return new CpuCalcMLFFForceKernel(name, platform);
+    throw OpenMMException("elyte MLFF plugin: no kernel named " + name);
+}
+
+}  // namespace elyte
