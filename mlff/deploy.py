@@ -7,13 +7,14 @@ then exported with the edge counts dynamic and compiled. TorchScript is not an o
 the model (dataclass batches, Python dictionaries) nor its exported aten graph is scriptable.
 
 A package serves one system: its atoms (elements and order), total charge and periodicity are
-fixed, and the Ewald reciprocal-lattice triples are fixed for every box whose lattice vectors are
-no longer than ``max_box`` (an NPT run may shrink the box freely and grow it up to there).
+fixed; the box may change (NPT) as long as it stays wider than twice the long cutoff.
 
 Package inputs, OpenMM units: positions [N, 3] (nm), box [3, 3] (nm, rows; ignored by clusters),
 ``edge_index`` [2, E] and ``shifts`` [E, 3] int64 (directed pairs closer than the message-passing
 cutoff, pair vector x_j - x_i + shift @ box), ``long_edge_index`` [2, L] and ``long_shifts``
-[L, 3] (the same within the long cutoff). Outputs: energy [] (kJ/mol), forces [N, 3] (kJ/mol/nm).
+[L, 3] (the same within the long cutoff), ``integers`` [K, 3] int64 (the Ewald reciprocal-lattice
+triples of the box, :func:`elyte.electrostatics.ewald.reciprocal_integers` with ``kmax_per_nm``;
+one unused row for a cluster). Outputs: energy [] (kJ/mol), forces [N, 3] (kJ/mol/nm).
 The string metadata (:data:`METADATA_KEYS`) lets the plugin check the package against the system.
 """
 
@@ -38,9 +39,7 @@ from mlff.model.forcefield import ForceField
 FORMAT = "elyte-mlff-package"
 FORMAT_VERSION = 1
 METADATA_KEYS = ("format", "format_version", "code_version", "torch_version", "dtype", "atomic_numbers",
-                 "total_charge", "periodic", "cutoff_nm", "long_cutoff_nm", "max_box_nm")
-# the box may grow this much (lattice-vector lengths) beyond the one the package is made for
-DEFAULT_BOX_GROWTH = 1.25
+                 "total_charge", "periodic", "cutoff_nm", "long_cutoff_nm", "kmax_per_nm")
 ANGSTROM_PER_NM = 1.0 / units.ANGSTROM_TO_NM
 
 
@@ -48,8 +47,7 @@ class EnergyAndForces(nn.Module):
     """The model's energy (kJ/mol) and forces (kJ/mol/nm) for one fixed system (inputs as the module
     docstring); the autograd graph is built and differentiated inside ``forward``."""
 
-    def __init__(self, model: ForceField, numbers: np.ndarray, total_charge: float, periodic: bool,
-                 max_box: np.ndarray | None):
+    def __init__(self, model: ForceField, numbers: np.ndarray, total_charge: float, periodic: bool):
         super().__init__()
         self.model = model
         placeholder = Structure(numbers=np.asarray(numbers), positions=_spread_positions(len(numbers), _spacing(model)),
@@ -60,16 +58,15 @@ class EnergyAndForces(nn.Module):
         self.template = dataclasses.replace(template, pbc=torch.full((1, 3), periodic),
                                             periodic=(periodic,))
         self.periodic = periodic
-        integers = reciprocal_integers(np.asarray(max_box) * ANGSTROM_PER_NM, model.ewald.kmax) if periodic else None
-        self.register_buffer("integers", integers, persistent=False)
 
     def forward(self, positions: torch.Tensor, box: torch.Tensor, edge_index: torch.Tensor, shifts: torch.Tensor,
-                long_edge_index: torch.Tensor, long_shifts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                long_edge_index: torch.Tensor, long_shifts: torch.Tensor, integers: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         positions = (positions * ANGSTROM_PER_NM).detach().requires_grad_(True)
         cell = (box * ANGSTROM_PER_NM if self.periodic else torch.zeros_like(box))[None]
         batch = dataclasses.replace(self.template, positions=positions, cell=cell, edge_index=edge_index,
                                     shifts=shifts, long_edge_index=long_edge_index, long_shifts=long_shifts)
-        energy = self.model.energy(batch, positions, cell, self.integers)["energy"].sum()
+        energy = self.model.energy(batch, positions, cell, integers if self.periodic else None)["energy"].sum()
         (gradient,) = torch.autograd.grad(energy, positions)
         return energy * units.KCAL_TO_KJ, -gradient * units.KCAL_PER_ANGSTROM_TO_KJ_PER_NM
 
@@ -100,15 +97,14 @@ def edges(positions: torch.Tensor, box: torch.Tensor | None, cutoff: float, long
     return long_edge_index[:, short], long_shifts[short], long_edge_index, long_shifts
 
 
-def export(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.ndarray | None, path: str | Path,
-           box_growth: float = DEFAULT_BOX_GROWTH) -> Path:
+def export(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.ndarray | None, path: str | Path
+           ) -> Path:
     """Compile ``model`` (in its dtype) for the atoms ``numbers`` with ``total_charge`` (e), periodic in
     ``box`` ([3, 3] nm, rows) or a cluster (None), into the package ``path`` (``.pt2``). Takes about
     half a minute on two CPU cores."""
     model = model.eval()
     periodic = box is not None
-    max_box = np.linalg.norm(np.asarray(box, dtype=float), axis=1) * box_growth if periodic else None
-    module = EnergyAndForces(model, numbers, total_charge, periodic, max_box)
+    module = EnergyAndForces(model, numbers, total_charge, periodic)
     example = _example_inputs(model, len(numbers), box)
     from torch.fx.experimental.proxy_tensor import make_fx
 
@@ -118,15 +114,16 @@ def export(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.
     with fx_config.patch(use_duck_shape=False):
         traced = make_fx(module, tracing_mode="symbolic", _allow_non_fake_inputs=True)(*example)
     edges_dim, long_dim = torch.export.Dim("edges", min=2), torch.export.Dim("long_edges", min=2)
-    program = torch.export.export(traced, example, strict=False,
-                                  dynamic_shapes=({}, {}, {1: edges_dim}, {0: edges_dim}, {1: long_dim}, {0: long_dim}))
+    k_dim = {0: torch.export.Dim("k_vectors", min=2)} if periodic else {}
+    program = torch.export.export(traced, example, strict=False, dynamic_shapes=(
+        {}, {}, {1: edges_dim}, {0: edges_dim}, {1: long_dim}, {0: long_dim}, k_dim))
     metadata = {
         "format": FORMAT, "format_version": str(FORMAT_VERSION), "code_version": elyte.__version__,
         "torch_version": torch.__version__, "dtype": str(model.atomic_scale.dtype).removeprefix("torch."),
         "atomic_numbers": ",".join(str(int(z)) for z in numbers), "total_charge": repr(float(total_charge)),
         "periodic": str(int(periodic)), "cutoff_nm": repr(model.config.cutoff * units.ANGSTROM_TO_NM),
         "long_cutoff_nm": repr(model.config.long_cutoff * units.ANGSTROM_TO_NM),
-        "max_box_nm": ",".join(repr(float(x)) for x in max_box) if periodic else "",
+        "kmax_per_nm": repr(model.ewald.kmax * ANGSTROM_PER_NM),
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,7 +145,9 @@ def _example_inputs(model: ForceField, n_atoms: int, box: np.ndarray | None) -> 
     if edge_index.shape[1] < 2:  # tracing would specialize an edge count of 0 or 1
         raise ValueError(f"an mlff package needs a system of at least 2 atoms, got {n_atoms}")
     box_input = torch.eye(3, dtype=dtype) if cell is None else cell
-    return positions, box_input, edge_index, shifts, long_edge_index, long_shifts
+    integers = torch.zeros(1, 3, dtype=torch.long) if cell is None else \
+        reciprocal_integers(cell * ANGSTROM_PER_NM, model.ewald.kmax)
+    return positions, box_input, edge_index, shifts, long_edge_index, long_shifts, integers
 
 
 def load_metadata(path: str | Path) -> dict[str, str]:
@@ -162,8 +161,7 @@ def cache_dir() -> Path:
     return Path(root) / "mlff"
 
 
-def cached_package(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.ndarray | None,
-                   box_growth: float = DEFAULT_BOX_GROWTH) -> Path:
+def cached_package(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.ndarray | None) -> Path:
     """The package for this model and system, compiled once and then reused from :func:`cache_dir`."""
     key = hashlib.sha256()
     for name, value in sorted(model.state_dict().items()):
@@ -171,12 +169,11 @@ def cached_package(model: ForceField, numbers: np.ndarray, total_charge: float, 
         key.update(value.detach().cpu().contiguous().numpy().tobytes())
     for part in (repr(model.config.to_dict()).encode(), repr(model.reference_energies).encode(),
                  np.asarray(numbers, dtype=np.int64).tobytes(), repr(float(total_charge)).encode(),
-                 repr(None if box is None else np.round(np.asarray(box, dtype=float), 6).tolist()).encode(),
-                 repr((box_growth, elyte.__version__, torch.__version__, FORMAT_VERSION)).encode()):
+                 repr(box is None).encode(), repr((elyte.__version__, torch.__version__, FORMAT_VERSION)).encode()):
         key.update(part)
     path = cache_dir() / f"{key.hexdigest()[:24]}.pt2"
     if not path.is_file():
         partial = path.with_suffix(f".{os.getpid()}.partial.pt2")
-        export(model, numbers, total_charge, box, partial, box_growth)
+        export(model, numbers, total_charge, box, partial)
         partial.replace(path)
     return path

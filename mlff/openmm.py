@@ -23,7 +23,7 @@ from elyte.formulation import Species
 from elyte.openmm_plugin import available, load_mlff
 from mlff.data.batch import collate
 from mlff.data.structure import Structure
-from mlff.deploy import DEFAULT_BOX_GROWTH, cached_package
+from mlff.deploy import cached_package
 from mlff.model.forcefield import ForceField
 from mlff.model.io import load_model
 
@@ -32,12 +32,12 @@ BACKENDS = ("auto", "native", "python")
 
 
 def mlff_force(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.ndarray | None,
-               particles: Sequence[int] | None = None, box_growth: float = DEFAULT_BOX_GROWTH) -> openmm.Force:
+               particles: Sequence[int] | None = None) -> openmm.Force:
     """The plugin's ``MLFFForce`` for atoms ``numbers`` with ``total_charge`` (e), periodic in ``box``
     ([3, 3] nm, rows; None for a cluster). ``particles``: their System indices (default 0 .. n-1).
     The model is compiled in its dtype (first call per system ~30 s, then cached; :mod:`mlff.deploy`)."""
     _check_elements(model, numbers)
-    force = load_mlff().MLFFForce(str(cached_package(model.eval(), numbers, total_charge, box, box_growth)))
+    force = load_mlff().MLFFForce(str(cached_package(model.eval(), numbers, total_charge, box)))
     if particles is not None:
         force.setParticles([int(p) for p in particles])
     force.setName("mlff")

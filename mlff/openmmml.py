@@ -4,8 +4,7 @@
 
 Registered in the ``openmmml.potentials`` entry-point group (pyproject.toml), so no import is
 needed. Keyword arguments of ``createSystem``/``createMixedSystem`` understood here: ``charge``
-(total charge of the ML atoms, e; default 0), ``dtype`` ('float64' or 'float32') and ``boxGrowth``
-(how far the box may grow in NPT, as :func:`mlff.deploy.export`).
+(total charge of the ML atoms, e; default 0) and ``dtype`` ('float64' or 'float32').
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from openmmml.mlpotential import MLPotentialImpl, MLPotentialImplFactory
 
 from elyte.errors import InputError
 from elyte.paths import data_dir
-from mlff.deploy import DEFAULT_BOX_GROWTH
 from mlff.model.io import load_model
 from mlff.openmm import mlff_force
 
@@ -44,8 +42,7 @@ class ElyteMLFFPotentialImpl(MLPotentialImpl):
         self.model = load_model(self.model_path)
 
     def addForces(self, topology: openmm.app.Topology, system: openmm.System, atoms: Iterable[int] | None,
-                  forceGroup: int, charge: float = 0.0, dtype: str = "float64",
-                  boxGrowth: float = DEFAULT_BOX_GROWTH, **args) -> None:
+                  forceGroup: int, charge: float = 0.0, dtype: str = "float64", **args) -> None:
         every = list(topology.atoms())
         indices = list(range(len(every))) if atoms is None else [int(i) for i in atoms]
         missing = [every[i].name for i in indices if every[i].element is None]
@@ -57,8 +54,7 @@ class ElyteMLFFPotentialImpl(MLPotentialImpl):
             vectors = system.getDefaultPeriodicBoxVectors()
         box = None if vectors is None else np.array([v.value_in_unit(u.nanometer) for v in vectors])
         model = self.model.to(dtype=getattr(torch, dtype))
-        force = mlff_force(model, numbers, float(charge), box, particles=None if atoms is None else indices,
-                           box_growth=boxGrowth)
+        force = mlff_force(model, numbers, float(charge), box, particles=None if atoms is None else indices)
         force.setForceGroup(forceGroup)
         system.addForce(force)
 

@@ -11,7 +11,6 @@ Units: Angstrom, e, e*A.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -31,30 +30,29 @@ class EwaldParameters:
         return cls(beta=beta, kmax=2.0 * beta * math.sqrt(-math.log(tolerance)))
 
 
-def reciprocal_integers(lengths: Sequence[float], kmax: float) -> torch.Tensor:
-    """Integer triples n [M, 3] (int64) that hold every k = 2 pi n inv(cell)^T with 0 < |k| < kmax of any
-    cell whose lattice vectors are at most ``lengths`` (A) long; one of each +-n pair.
-
-    Since k . a_i = 2 pi n_i, |k| >= 2 pi |n_i| / |a_i|, which bounds each integer range whatever the
-    cell's shape: a set built for the largest box an NPT run may reach serves every smaller one."""
-    limits = [int(math.ceil(kmax * float(length) / (2.0 * math.pi))) for length in lengths]
-    grids = torch.meshgrid(*[torch.arange(-m, m + 1) for m in limits], indexing="ij")
+def reciprocal_integers(cell: torch.Tensor, kmax: float) -> torch.Tensor:
+    """Integer triples n [K, 3] (int64) of the reciprocal vectors k = 2 pi n inv(cell)^T with
+    0 < |k| < kmax (1/A) of ``cell`` [3, 3] (A, rows), one of each +-n pair (the first non-zero
+    component positive), in lexicographic order of n."""
+    cell = cell.detach()
+    # k . a_i = 2 pi n_i, so |k| >= 2 pi |n_i| / |a_i| bounds each integer range
+    limits = [int(math.ceil(kmax * float(length) / (2.0 * math.pi))) for length in cell.norm(dim=1)]
+    grids = torch.meshgrid(*[torch.arange(-m, m + 1, device=cell.device) for m in limits], indexing="ij")
     n = torch.stack([g.reshape(-1) for g in grids], dim=1)
-    # keep one of each +-n pair: the first non-zero component positive
     first = torch.where(n[:, 0] != 0, n[:, 0], torch.where(n[:, 1] != 0, n[:, 1], n[:, 2]))
-    return n[first > 0]
+    n = n[first > 0]
+    k = lattice_to_reciprocal(n, cell)
+    return n[(k * k).sum(dim=1) < kmax**2]
 
 
 def lattice_to_reciprocal(integers: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
-    """k = 2 pi n inv(cell)^T [M, 3] (1/A) for integer triples n [M, 3]; differentiable in ``cell``."""
+    """k = 2 pi n inv(cell)^T [K, 3] (1/A) for integer triples n [K, 3]; differentiable in ``cell``."""
     return integers.to(cell) @ (2.0 * math.pi * torch.linalg.inv(cell).T)  # rows of 2 pi inv(cell)^T: b1, b2, b3
 
 
 def reciprocal_vectors(cell: torch.Tensor, kmax: float) -> torch.Tensor:
     """Half of the reciprocal lattice vectors 0 < |k| < kmax (one of each +-k pair), [K, 3] 1/A."""
-    integers = reciprocal_integers(cell.detach().norm(dim=1).tolist(), kmax).to(cell.device)
-    k = lattice_to_reciprocal(integers, cell)
-    return k[(k * k).sum(dim=1) < kmax**2]
+    return lattice_to_reciprocal(reciprocal_integers(cell, kmax), cell)
 
 
 def reciprocal_sum(

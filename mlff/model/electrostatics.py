@@ -51,7 +51,7 @@ def ewald_energy(
 
     ``edge_index`` [2, L] / ``r`` [L] are the directed long-range edges and their lengths (A) within
     the real-space cutoff; ``ptr`` the atom offsets of the structures (B + 1), ``cell`` [B, 3, 3];
-    ``integers`` a fixed set of reciprocal-lattice triples for every structure (see
+    ``integers`` the reciprocal-lattice triples of the (single periodic) structure as an input (see
     :func:`chunked_reciprocal_sum`).
     """
     n_structures = len(periodic)
@@ -76,15 +76,14 @@ def chunked_reciprocal_sum(
     charges q [N] (e), summed over blocks of ``k_chunk`` k-vectors. With gradients on, each block is
     checkpointed, so memory is O(N k_chunk + K) instead of the O(N K) phase arrays autograd would keep.
 
-    ``integers`` [M, 3]: a fixed superset of the reciprocal-lattice triples
-    (:func:`elyte.electrostatics.ewald.reciprocal_integers`), the k-vectors beyond ``kmax`` weighted
-    zero; shapes then do not depend on the cell (an exported model), and blocks are not checkpointed.
+    ``integers`` [K, 3]: the reciprocal-lattice triples given as an input
+    (:func:`elyte.electrostatics.ewald.reciprocal_integers` of this cell) rather than found from the
+    cell, as one block: no Python decision depends on K (an exported model, :mod:`mlff.deploy`).
     """
     volume = torch.linalg.det(cell).abs()
-    if integers is None:
-        k, checkpointed = reciprocal_vectors(cell, ewald.kmax), torch.is_grad_enabled()
-    else:
-        k, checkpointed = lattice_to_reciprocal(integers, cell), False
+    if integers is not None:
+        return 4.0 * math.pi / volume * _reciprocal_block(q, positions, lattice_to_reciprocal(integers, cell), ewald)
+    k, checkpointed = reciprocal_vectors(cell, ewald.kmax), torch.is_grad_enabled()
     total = q.new_zeros(())
     for start in range(0, k.shape[0], k_chunk):
         block = k[start:start + k_chunk]
@@ -97,9 +96,8 @@ def chunked_reciprocal_sum(
 
 
 def _reciprocal_block(q: torch.Tensor, positions: torch.Tensor, k: torch.Tensor, ewald: EwaldParameters) -> torch.Tensor:
-    """sum_k exp(-k^2 / 4 beta^2) / k^2 |sum_i q_i exp(i k.x_i)|^2 over the k-vectors given [K, 3] with |k| < kmax."""
+    """sum_k exp(-k^2 / 4 beta^2) / k^2 |sum_i q_i exp(i k.x_i)|^2 over the k-vectors given [K, 3]."""
     k2 = (k * k).sum(dim=1)
     phase = positions @ k.T
     structure = (q @ torch.cos(phase)) ** 2 + (q @ torch.sin(phase)) ** 2
-    weight = torch.where(k2 < ewald.kmax**2, torch.exp(-k2 / (4.0 * ewald.beta**2)) / k2, torch.zeros_like(k2))
-    return (weight * structure).sum()
+    return (torch.exp(-k2 / (4.0 * ewald.beta**2)) / k2 * structure).sum()

@@ -109,9 +109,9 @@ class ForceField(nn.Module):
                reciprocal_integers: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Energy terms [B] (kcal/mol), charges [N] (e) and dipoles [B, 3] (e*A) at ``positions``/``cell``.
 
-        ``reciprocal_integers``: a fixed set of Ewald reciprocal-lattice triples
-        (:func:`elyte.electrostatics.ewald.reciprocal_integers`) instead of the cell's own, so that no
-        shape depends on the cell (see :mod:`mlff.deploy`)."""
+        ``reciprocal_integers``: the Ewald reciprocal-lattice triples of the cell as an input
+        (:func:`elyte.electrostatics.ewald.reciprocal_integers`) rather than found from it, so that no
+        Python decision depends on the cell (see :mod:`mlff.deploy`)."""
         n_structures = batch.n_structures
         species = self.species_index[batch.numbers]
         vectors = _edge_vectors(positions, cell, batch.batch, batch.edge_index, batch.shifts)

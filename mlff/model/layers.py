@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from mlff.model import messages
+
 EPS = 1e-8  # inside square roots of squared norms: keeps gradients finite at zero features
 EDGE_CHUNK = 16384  # edges per block: bounds the per-edge temporaries (a few tens of MB at F = 64)
 
@@ -53,23 +55,31 @@ class Interaction(nn.Module):
         n, f = s.shape
         parts = [self.scalar(s), v.reshape(n, 3 * f)] + ([t.reshape(n, 9 * f)] if t is not None else [])
         nodes = torch.cat(parts, dim=1)
-        n_edges = edge_index.shape[1]
-        # chunks need a concrete edge count: not under torch.compile or symbolic tracing (mlff.deploy)
-        chunked = isinstance(n_edges, int) and not torch.compiler.is_compiling() and n_edges > self.edge_chunk
-        if not chunked:
-            summed = self._block(nodes, edge_index, u, radial)
+        if messages.use_fused(nodes, self.training):
+            summed = messages.edge_messages(nodes, edge_index, u, self.radial(radial), self.lmax)
         else:
-            summed = None
-            for start in range(0, n_edges, self.edge_chunk):
-                block = slice(start, start + self.edge_chunk)
-                args = (nodes, edge_index[:, block], u[block], radial[block])
-                part = checkpoint(self._block, *args, use_reentrant=False) if torch.is_grad_enabled() \
-                    else self._block(*args)
-                summed = part if summed is None else summed + part
+            summed = self._blocks(nodes, edge_index, u, radial)
         summed = summed * self.norm
         ds, dv = summed[:, :f], summed[:, f:4 * f].reshape(n, 3, f)
         dt = symmetric_traceless(summed[:, 4 * f:].reshape(n, 3, 3, f)) if t is not None else None
         return ds, dv, dt
+
+    def _blocks(self, nodes: torch.Tensor, edge_index: torch.Tensor, u: torch.Tensor, radial: torch.Tensor
+                ) -> torch.Tensor:
+        """The pure-torch messages summed into the receivers, in checkpointed blocks of edges."""
+        n_edges = edge_index.shape[1]
+        # chunks need a concrete edge count: not under torch.compile or symbolic tracing (mlff.deploy)
+        chunked = isinstance(n_edges, int) and not torch.compiler.is_compiling() and n_edges > self.edge_chunk
+        if not chunked:
+            return self._block(nodes, edge_index, u, radial)
+        summed = None
+        for start in range(0, n_edges, self.edge_chunk):
+            block = slice(start, start + self.edge_chunk)
+            args = (nodes, edge_index[:, block], u[block], radial[block])
+            part = checkpoint(self._block, *args, use_reentrant=False) if torch.is_grad_enabled() \
+                else self._block(*args)
+            summed = part if summed is None else summed + part
+        return summed
 
     def _block(self, nodes: torch.Tensor, edge_index: torch.Tensor, u: torch.Tensor, radial: torch.Tensor
                ) -> torch.Tensor:

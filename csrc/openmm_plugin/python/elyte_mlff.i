@@ -44,6 +44,7 @@ public:
     double getTotalCharge() const;
     double getCutoff() const;
     double getLongCutoff() const;
+    double getKmax() const;
     std::string getMetadata(const std::string& key) const;
     bool usesPeriodicBoundaryConditions() const;
 
@@ -67,7 +68,6 @@ public:
             self->setParticles(particles);
         }
         PyObject* getAtomicNumbers() const { return elyteList(self->getAtomicNumbers()); }
-        PyObject* getMaxBoxLengths() const { return elyteList(self->getMaxBoxLengths()); }
         /** The MLFFForce behind a generic Force (e.g. one returned by System.getForce). */
         static elyte::MLFFForce& cast(OpenMM::Force& force) { return dynamic_cast<elyte::MLFFForce&>(force); }
         static bool isinstance(OpenMM::Force& force) { return dynamic_cast<elyte::MLFFForce*>(&force) != nullptr; }

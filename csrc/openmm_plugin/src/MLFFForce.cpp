@@ -55,7 +55,7 @@ MLFFForce::MLFFForce(const std::string& packagePath, const std::vector<int>& par
     periodic = get("periodic") == "1";
     cutoff = std::stod(get("cutoff_nm"));
     longCutoff = std::stod(get("long_cutoff_nm"));
-    if (periodic) maxBox = parseList(get("max_box_nm"));
+    if (periodic) kmax = std::stod(get("kmax_per_nm"));
     for (const auto& entry : entries) metadata.emplace_back(entry.first, entry.second);
     if (!particles.empty()) setParticles(particles);
 }

@@ -35,6 +35,35 @@ std::tuple<at::Tensor, at::Tensor> neighborPairs(const at::Tensor& positions, co
     return op.call(positions, box, {periodic, periodic, periodic}, cutoff);
 }
 
+/**
+ * Integer triples n [K, 3] of the reciprocal vectors k = 2 pi n inv(box)^T with 0 < |k| < kmax,
+ * one of each +-n pair (first non-zero component positive), in lexicographic order: the set of
+ * elyte.electrostatics.ewald.reciprocal_integers, which the package's Ewald sum expects.
+ */
+at::Tensor reciprocalIntegers(const at::Tensor& box, double kmax) {
+    const at::Tensor reciprocal = (2.0 * M_PI) * at::linalg_inv(box).t().contiguous();  // rows b1, b2, b3
+    auto b = reciprocal.accessor<double, 2>();
+    auto a = box.accessor<double, 2>();
+    int limits[3];
+    for (int i = 0; i < 3; i++)
+        limits[i] = static_cast<int>(std::ceil(kmax * std::sqrt(a[i][0] * a[i][0] + a[i][1] * a[i][1] +
+                                                                a[i][2] * a[i][2]) / (2.0 * M_PI)));
+    std::vector<int64_t> kept;
+    for (int n0 = -limits[0]; n0 <= limits[0]; n0++)
+        for (int n1 = -limits[1]; n1 <= limits[1]; n1++)
+            for (int n2 = -limits[2]; n2 <= limits[2]; n2++) {
+                const int first = n0 != 0 ? n0 : (n1 != 0 ? n1 : n2);
+                if (first <= 0) continue;
+                double k2 = 0;
+                for (int d = 0; d < 3; d++) {
+                    const double k = n0 * b[0][d] + n1 * b[1][d] + n2 * b[2][d];
+                    k2 += k * k;
+                }
+                if (k2 < kmax * kmax) kept.insert(kept.end(), {n0, n1, n2});
+            }
+    return at::tensor(kept, at::kLong).reshape({-1, 3});
+}
+
 std::string text(double value) {
     char buffer[32];
     std::snprintf(buffer, sizeof buffer, "%.4g", value);
@@ -63,7 +92,7 @@ void CpuCalcMLFFForceKernel::initialize(const OpenMM::System&, const MLFFForce& 
     }
     particles = force.getParticles();
     periodic = force.usesPeriodicBoundaryConditions();
-    maxBox = force.getMaxBoxLengths();
+    kmax = force.getKmax();
     cutoff = force.getCutoff();
     longCutoff = force.getLongCutoff();
 }
@@ -86,11 +115,6 @@ double CpuCalcMLFFForceKernel::execute(OpenMM::ContextImpl& context, bool includ
         auto bs = box.accessor<double, 2>();
         for (int i = 0; i < 3; i++) {
             for (int d = 0; d < 3; d++) bs[i][d] = vectors[i][d];
-            if (std::sqrt(vectors[i].dot(vectors[i])) > maxBox[i] * (1 + 1e-12))
-                throw OpenMMException("MLFFForce: box vector " + std::to_string(i) + " is " +
-                                      text(std::sqrt(vectors[i].dot(vectors[i]))) + " nm long, beyond the " +
-                                      text(maxBox[i]) + " nm the package was compiled for; export the model "
-                                      "again for the larger box (mlff.deploy.export, box_growth)");
         }
         const double width = std::min(vectors[0][0], std::min(vectors[1][1], vectors[2][2]));
         if (width < 2.0 * longCutoff)
@@ -123,10 +147,11 @@ double CpuCalcMLFFForceKernel::execute(OpenMM::ContextImpl& context, bool includ
     at::Tensor edgeShifts = longShifts.index({shortMask});
     if (edges.size(1) < 2)
         throw OpenMMException("MLFFForce: fewer than two atom pairs within the cutoff; the package needs at least one");
+    at::Tensor integers = periodic ? reciprocalIntegers(box, kmax) : at::zeros({1, 3}, at::kLong);
     std::vector<at::Tensor> outputs;
     {
         at::NoGradGuard noGrad;
-        outputs = package->run({x.to(dtype), box.to(dtype), edges, edgeShifts, longEdges, longShifts});
+        outputs = package->run({x.to(dtype), box.to(dtype), edges, edgeShifts, longEdges, longShifts, integers});
     }
     if (includeForces) {
         at::Tensor f = outputs[1].to(at::kDouble).contiguous();

@@ -30,9 +30,8 @@ public:
 private:
     std::unique_ptr<torch::inductor::AOTIModelPackageLoader> package;
     std::vector<int> particles;
-    std::vector<double> maxBox;
     at::ScalarType dtype = at::kDouble;
-    double cutoff = 0, longCutoff = 0;
+    double cutoff = 0, longCutoff = 0, kmax = 0;
     bool periodic = false;
 };
 

@@ -4,9 +4,10 @@
 // A trained mlff model inside OpenMM: the energy and forces of a compiled model package (an
 // AOTInductor .pt2 file written by mlff.deploy, run by libtorch without Python) on a set of the
 // System's particles. The package is compiled for one system: its atoms' elements and order, total
-// charge, periodicity, cutoffs and the largest box it can evaluate are in its metadata, and the
-// force checks them against the System. The neighbour lists are built at every step by the
-// project's compiled neighbour-list op (cell list, triclinic boxes).
+// charge, periodicity and cutoffs are in its metadata, and the force checks them against the
+// System. At every step the neighbour lists are built by the project's compiled neighbour-list op
+// (cell list, triclinic boxes) and the Ewald reciprocal vectors of the current box are listed, so
+// the box may change freely (NPT) while it stays wider than twice the long cutoff.
 //
 // OpenMM units: nm, kJ/mol.
 
@@ -37,8 +38,8 @@ public:
     /** Message-passing and long-range cutoffs (nm). */
     double getCutoff() const { return cutoff; }
     double getLongCutoff() const { return longCutoff; }
-    /** Lattice-vector lengths (nm) the box may reach; empty for a cluster. */
-    const std::vector<double>& getMaxBoxLengths() const { return maxBox; }
+    /** Ewald reciprocal-space cutoff (1/nm) of the model's Coulomb term; 0 for a cluster. */
+    double getKmax() const { return kmax; }
     /** A metadata entry of the package (format, code_version, torch_version, dtype, ...). */
     std::string getMetadata(const std::string& key) const;
     bool usesPeriodicBoundaryConditions() const override { return periodic; }
@@ -51,8 +52,7 @@ private:
     std::vector<int> particles;
     std::vector<std::pair<std::string, std::string>> metadata;
     std::vector<int> atomicNumbers;
-    std::vector<double> maxBox;
-    double totalCharge, cutoff, longCutoff;
+    double totalCharge, cutoff, longCutoff, kmax = 0;
     bool periodic;
 };
 
