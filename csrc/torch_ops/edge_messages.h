@@ -17,11 +17,24 @@
 
 namespace elyte {
 
+struct EdgeMessageShapes {
+  int64_t n_atoms, n_edges, features, forms, width_in, width_out;
+};
+
+// Checks the inputs (shapes, dtypes, lmax) and returns their sizes; throws a c10::Error naming the problem.
+EdgeMessageShapes check_edge_messages(const at::Tensor& nodes, const at::Tensor& edge_index, const at::Tensor& u,
+                                      const at::Tensor& radial, int64_t lmax);
+
 at::Tensor edge_messages_cpu(const at::Tensor& nodes, const at::Tensor& edge_index, const at::Tensor& u,
                              const at::Tensor& radial, int64_t lmax);
 
 // Gradients of sum(grad_out * out) with respect to nodes [N, W_in], u [E, 3] and radial [E, k F].
 std::tuple<at::Tensor, at::Tensor, at::Tensor> edge_messages_backward_cpu(
+    const at::Tensor& grad_out, const at::Tensor& nodes, const at::Tensor& edge_index, const at::Tensor& u,
+    const at::Tensor& radial, int64_t lmax);
+at::Tensor edge_messages_cuda(const at::Tensor& nodes, const at::Tensor& edge_index, const at::Tensor& u,
+                              const at::Tensor& radial, int64_t lmax);
+std::tuple<at::Tensor, at::Tensor, at::Tensor> edge_messages_backward_cuda(
     const at::Tensor& grad_out, const at::Tensor& nodes, const at::Tensor& edge_index, const at::Tensor& u,
     const at::Tensor& radial, int64_t lmax);
 

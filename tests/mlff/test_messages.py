@@ -98,3 +98,18 @@ def test_fused_messages_compile_without_graph_breaks():
     weights = layer.radial(radial)
     torch.testing.assert_close(compiled(nodes, edge_index, u, weights),
                                messages.edge_messages(nodes, edge_index, u, weights, 2))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("lmax", [1, 2])
+def test_cuda_messages_equal_the_cpu_op(lmax):
+    layer = Interaction(16, 5, lmax, 7.0).double()
+    nodes, edge_index, u, radial = _inputs(layer, 200, 20000, seed=lmax)
+    weights = layer.radial(radial).detach().requires_grad_(True)
+    results = []
+    for device in ("cpu", "cuda"):
+        inputs = [x.detach().to(device).requires_grad_(x.requires_grad) for x in (nodes, u, weights)]
+        out = messages.edge_messages(inputs[0], edge_index.to(device), inputs[1], inputs[2], lmax)
+        results.append([out, *torch.autograd.grad((out * out).sum(), inputs)])
+    for got, want in zip(results[1], results[0]):
+        torch.testing.assert_close(got.cpu(), want, rtol=1e-10, atol=1e-10)
