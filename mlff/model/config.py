@@ -49,6 +49,14 @@ class DispersionConfig:
 
 
 @dataclass
+class RepulsionConfig:
+    """ZBL screened nuclear repulsion within the message-passing cutoff (off for model files written
+    before the term existed, on in configs/model/default.yaml)."""
+
+    enabled: bool = False
+
+
+@dataclass
 class ModelConfig:
     """Architecture of the equivariant network and its physics terms."""
 
@@ -66,11 +74,13 @@ class ModelConfig:
     charges: ChargeConfig = field(default_factory=ChargeConfig)
     electrostatics: ElectrostaticsConfig = field(default_factory=ElectrostaticsConfig)
     dispersion: DispersionConfig = field(default_factory=DispersionConfig)
+    repulsion: RepulsionConfig = field(default_factory=RepulsionConfig)
 
     @classmethod
     def from_dict(cls, data: Mapping) -> ModelConfig:
         data = {k: v for k, v in dict(data).items() if not str(k).startswith("_")}  # drop Hydra's _target_ etc.
-        nested = {"charges": ChargeConfig, "electrostatics": ElectrostaticsConfig, "dispersion": DispersionConfig}
+        nested = {"charges": ChargeConfig, "electrostatics": ElectrostaticsConfig, "dispersion": DispersionConfig,
+                  "repulsion": RepulsionConfig}
         kwargs = {}
         for key, value in data.items():
             if key in nested:

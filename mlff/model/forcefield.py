@@ -1,6 +1,6 @@
 """The ML force field: equivariant network energy + learned-charge electrostatics + dispersion.
 
-E = sum_i [scale_Z NN(s_i) + shift_Z + E_ref,Z] + E_coulomb(q) + E_dispersion, in kcal/mol, with
+E = sum_i [scale_Z NN(s_i) + shift_Z + E_ref,Z] + E_coulomb(q) + E_dispersion (+ E_ZBL), in kcal/mol, with
 charges q from charge equilibration of the network's predictions (total charge conserved exactly).
 Forces (kcal/mol/A) are -dE/dx by autograd; stress (kcal/mol/A^3, ASE sign) is (1/V) dE/d(strain)
 with the strain applied to positions and cell alike. Each physics term is switched in the config.
@@ -20,6 +20,7 @@ from mlff.model.dispersion import Dispersion
 from mlff.model.electrostatics import cluster_energy, cluster_pairs, ewald_energy
 from mlff.model.layers import Interaction, Update
 from mlff.model.radial import PolynomialEnvelope, radial_basis
+from mlff.model.repulsion import ZBLRepulsion
 
 MAX_Z = 119
 
@@ -62,6 +63,8 @@ class ForceField(nn.Module):
             else None
         self.dispersion = Dispersion(elements, config.dispersion, config.long_cutoff) if config.dispersion.enabled \
             else None
+        self.repulsion = ZBLRepulsion(elements, config.cutoff, config.envelope_exponent) \
+            if config.repulsion.enabled else None
         self.ewald = EwaldParameters.from_tolerance(config.long_cutoff, config.electrostatics.ewald_tolerance)
 
     @property
@@ -119,6 +122,9 @@ class ForceField(nn.Module):
         atomic = self.readout(s).squeeze(1) * self.atomic_scale[species] + self.atomic_shift[species]
         out = {"energy_network": positions.new_zeros(n_structures).index_add_(0, batch.batch, atomic)
                + self._reference_sum(species, batch.batch, n_structures).to(positions.dtype)}
+        if self.repulsion is not None:
+            out["energy_repulsion"] = self.repulsion(species, batch.edge_index, vectors.norm(dim=1), batch.batch,
+                                                     n_structures)
         if self.charge_head is not None or self.dispersion is not None:
             long_vectors = _edge_vectors(positions, cell, batch.batch, batch.long_edge_index, batch.long_shifts)
             long_r = long_vectors.norm(dim=1)

@@ -139,7 +139,7 @@ def test_float32_matches_float64(model):
     np.testing.assert_allclose(out["forces"].detach().numpy(), ref["forces"], atol=1e-3)
 
 
-@pytest.mark.parametrize("switch", ["charges", "electrostatics", "dispersion", "lmax1"])
+@pytest.mark.parametrize("switch", ["charges", "electrostatics", "dispersion", "repulsion", "lmax1"])
 def test_terms_switch_off(switch):
     config = {**SMALL, "electrostatics": dict(SMALL["electrostatics"])}
     if switch == "lmax1":
@@ -154,6 +154,7 @@ def test_terms_switch_off(switch):
     keys = set(out)
     assert ("energy_electrostatics" in keys) == (switch not in ("charges", "electrostatics"))
     assert ("energy_dispersion" in keys) == (switch != "dispersion")
+    assert ("energy_repulsion" in keys) == (switch != "repulsion")
     assert ("charges" in keys) == (switch != "charges")
     torch.testing.assert_close(out["energy"], sum(v for k, v in out.items() if k.startswith("energy_")))
 
