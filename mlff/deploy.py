@@ -50,10 +50,10 @@ class EnergyAndForces(nn.Module):
     def __init__(self, model: ForceField, numbers: np.ndarray, total_charge: float, periodic: bool):
         super().__init__()
         self.model = model
-        placeholder = Structure(numbers=np.asarray(numbers), positions=_spread_positions(len(numbers), _spacing(model)),
-                                total_charge=float(total_charge))
+        stand_in = Structure(numbers=np.asarray(numbers), positions=_spread_positions(len(numbers), _spacing(model)),
+                             total_charge=float(total_charge))
         # the batch supplies everything but positions, box and edges (replaced at every call)
-        template = collate([placeholder], model.config.cutoff, model.config.long_cutoff,
+        template = collate([stand_in], model.config.cutoff, model.config.long_cutoff,
                            dtype=model.atomic_scale.dtype)
         self.template = dataclasses.replace(template, pbc=torch.full((1, 3), periodic),
                                             periodic=(periodic,))
@@ -72,14 +72,14 @@ class EnergyAndForces(nn.Module):
 
 
 def _spread_positions(n: int, spacing: float) -> np.ndarray:
-    """n points on a cubic grid of ``spacing`` (A): a placeholder structure with no overlapping atoms."""
+    """n points on a cubic grid of ``spacing`` (A): a stand-in structure for tracing, no overlapping atoms."""
     side = int(np.ceil(n ** (1 / 3)))
     grid = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
     return spacing * grid[:n].astype(float)
 
 
 def _spacing(model: ForceField) -> float:
-    """Placeholder grid spacing (A): neighbours within the cutoff, none closer than 1 A."""
+    """Tracing grid spacing (A): neighbours within the cutoff, none closer than 1 A."""
     return max(1.0, 0.5 * model.config.cutoff)
 
 
@@ -134,7 +134,7 @@ def export(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.
 
 
 def _example_inputs(model: ForceField, n_atoms: int, box: np.ndarray | None) -> tuple[torch.Tensor, ...]:
-    """Inputs of the right kinds for tracing: a placeholder grid of atoms (values do not matter)."""
+    """Inputs of the right kinds for tracing: a grid of atoms (values do not matter)."""
     dtype = model.atomic_scale.dtype
     positions = torch.as_tensor(_spread_positions(n_atoms, _spacing(model)) * units.ANGSTROM_TO_NM, dtype=dtype)
     cell = None if box is None else torch.as_tensor(np.asarray(box), dtype=dtype)
