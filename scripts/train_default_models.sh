@@ -5,7 +5,7 @@
 #      data/qm/electrolyte_v1_gfn2.h5.gz -> data/qm/electrolyte_v1_wb97x_conformers.h5.gz   (~25 min)
 #   2. the polff GNN parameterizer ensemble (3 members trained side by side, 1 thread each)
 #      -> data/models/polff_gnn_v2/member_<k>.pt                                            (~30 min)
-#   3. the mlff model -> data/models/mlff_electrolyte_v1.pt                                  (~35 min)
+#   3. the mlff model -> data/models/mlff_electrolyte_v2.pt                         (~16 min, 2 threads)
 # Pass step numbers to run only some, e.g. `bash scripts/train_default_models.sh 2 3`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,8 +35,8 @@ for step in $steps; do case $step in
   for pid in "${pids[@]}"; do wait "$pid"; done  # fails if a member failed (see its .out)
   for k in 0 1 2; do cp $RUNS/polff_gnn_v2_m$k/model.pt data/models/polff_gnn_v2/member_$k.pt; done ;;
 3)
-  OMP_NUM_THREADS=1 $BIN/mlff-train data.kind=label_store 'data.paths=[data/qm/electrolyte_v1_gfn2.h5.gz]' \
-    model.features=64 model.layers=2 model.lmax=1 train.epochs=60 hydra.run.dir=$RUNS/mlff_electrolyte_v1
-  cp $RUNS/mlff_electrolyte_v1/model.pt data/models/mlff_electrolyte_v1.pt ;;
+  OMP_NUM_THREADS=2 $BIN/mlff-train data.kind=label_store 'data.paths=[data/qm/electrolyte_v1_gfn2.h5.gz]' \
+    model.features=64 model.layers=2 model.lmax=1 train.epochs=60 hydra.run.dir=$RUNS/mlff_electrolyte_v2
+  cp $RUNS/mlff_electrolyte_v2/model.pt data/models/mlff_electrolyte_v2.pt ;;
 *) echo "unknown step $step (1: DFT labels, 2: polff GNN, 3: mlff)" >&2; exit 2 ;;
 esac; done

@@ -19,8 +19,6 @@ using OpenMM::Vec3;
 
 namespace {
 
-constexpr double kMinDistance = 0.05;  // nm: closer atoms mean the simulation has blown up
-
 OpenMM::ReferencePlatform::PlatformData& platformData(OpenMM::ContextImpl& context) {
     return *static_cast<OpenMM::ReferencePlatform::PlatformData*>(context.getPlatformData());
 }
@@ -133,15 +131,6 @@ double CpuCalcMLFFForceKernel::execute(OpenMM::ContextImpl& context, bool includ
     at::Tensor vectors = x.index_select(0, longEdges[1]) - x.index_select(0, longEdges[0]);
     if (periodic) vectors = vectors + at::matmul(longShifts.to(at::kDouble), box);
     at::Tensor lengths = vectors.norm(2, 1);
-    if (lengths.numel() > 0) {
-        const double closest = lengths.min().item<double>();
-        if (closest < kMinDistance) {
-            const int64_t k = lengths.argmin().item<int64_t>();
-            throw OpenMMException("MLFFForce: atoms " + std::to_string(particles[longEdges[0][k].item<int64_t>()]) +
-                                  " and " + std::to_string(particles[longEdges[1][k].item<int64_t>()]) + " are " +
-                                  text(closest) + " nm apart: the simulation has blown up (reduce the time step)");
-        }
-    }
     at::Tensor shortMask = lengths < cutoff;
     at::Tensor edges = longEdges.index({at::indexing::Slice(), shortMask});
     at::Tensor edgeShifts = longShifts.index({shortMask});
@@ -153,13 +142,17 @@ double CpuCalcMLFFForceKernel::execute(OpenMM::ContextImpl& context, bool includ
         at::NoGradGuard noGrad;
         outputs = package->run({x.to(dtype), box.to(dtype), edges, edgeShifts, longEdges, longShifts, integers});
     }
+    const double energy = outputs[0].item<double>();
+    if (!std::isfinite(energy))
+        throw OpenMMException("MLFFForce: the model's energy is not finite; the simulation has blown up (reduce the "
+                              "time step or minimize the energy first)");
     if (includeForces) {
         at::Tensor f = outputs[1].to(at::kDouble).contiguous();
         auto fs = f.accessor<double, 2>();
         std::vector<Vec3>& forces = *data.forces;
         for (int k = 0; k < n; k++) forces[particles[k]] += Vec3(fs[k][0], fs[k][1], fs[k][2]);
     }
-    return outputs[0].item<double>();
+    return energy;
 }
 
 OpenMM::KernelImpl* MLFFKernelFactory::createKernelImpl(std::string name, const OpenMM::Platform& platform,
