@@ -265,8 +265,9 @@ def test_cli_end_to_end(tmp_path, monkeypatch):
     overrides = ["data.kind=ase", f"data.paths=[{data}]", "data.split.fractions=[0.5,0.25,0.25]",
                  "data.split.by_group=false", "train.epochs=2", "train.batch_size=2", "train.warmup_steps=0",
                  "train.device=cpu", *(f"model.{k}={v}" for k, v in FAST.items() if k not in ("elements",
-                                                                                           "electrostatics")),
-                 "model.elements=[H,Li,C,O]", "model.electrostatics.gaussian_width=0.5", f"hydra.run.dir={run_dir}"]
+                                                                                           "electrostatics", "repulsion")),
+                 "model.elements=[H,Li,C,O]", "model.electrostatics.gaussian_width=0.5", "model.repulsion.enabled=true",
+                 f"hydra.run.dir={run_dir}"]
     monkeypatch.setattr("sys.argv", ["mlff-train", *overrides])
     mlff_train.main()
     for name in ("config.yaml", "mlff_train.log", "metrics.csv", "checkpoint.pt", "learning_curve.png",
