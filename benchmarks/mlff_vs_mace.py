@@ -80,11 +80,10 @@ def mace_step(dtype: str, threads: int, steps: int) -> dict:
 
 def ours_step(model_path: str, dtype: str, threads: int, steps: int) -> dict:
     import numpy as np
-    import openmm
     import torch
+    from mlff_openmm import _context
 
     from elyte import units
-    from elyte.elements import masses
     from mlff.model.io import load_model
     from mlff.openmm import mlff_force
 
@@ -92,13 +91,7 @@ def ours_step(model_path: str, dtype: str, threads: int, steps: int) -> dict:
     atoms = _atoms()
     model = load_model(model_path).to(dtype=getattr(torch, dtype)).eval()
     cell = np.array(atoms.cell) * units.ANGSTROM_TO_NM
-    system = openmm.System()
-    for m in masses(atoms.numbers):
-        system.addParticle(float(m))
-    system.setDefaultPeriodicBoxVectors(*(openmm.Vec3(*row) for row in cell))
-    system.addForce(mlff_force(model, atoms.numbers, 0.0, cell))
-    context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("CPU"),
-                             {"Threads": str(threads)})
+    context = _context(mlff_force(model, atoms.numbers, 0.0, cell), atoms.numbers, cell, threads)
     context.setPositions(atoms.positions * units.ANGSTROM_TO_NM)
     context.getState(getForces=True, getEnergy=True)
     start = time.perf_counter()

@@ -15,7 +15,7 @@ cutoff, pair vector x_j - x_i + shift @ box), ``long_edge_index`` [2, L] and ``l
 [L, 3] (the same within the long cutoff), ``integers`` [K, 3] int64 (the Ewald reciprocal-lattice
 triples of the box, :func:`elyte.electrostatics.ewald.reciprocal_integers` with ``kmax_per_nm``;
 one unused row for a cluster). Outputs: energy [] (kJ/mol), forces [N, 3] (kJ/mol/nm).
-The string metadata (:data:`METADATA_KEYS`) lets the plugin check the package against the system.
+The string metadata (written by :func:`export`) lets the plugin check the package against the system.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.fx.experimental import _config as fx_config
+from torch.fx.experimental.proxy_tensor import make_fx
 
 import elyte
 from elyte import units
@@ -38,8 +40,6 @@ from mlff.model.forcefield import ForceField
 
 FORMAT = "elyte-mlff-package"
 FORMAT_VERSION = 1
-METADATA_KEYS = ("format", "format_version", "code_version", "torch_version", "dtype", "atomic_numbers",
-                 "total_charge", "periodic", "cutoff_nm", "long_cutoff_nm", "kmax_per_nm")
 ANGSTROM_PER_NM = 1.0 / units.ANGSTROM_TO_NM
 
 
@@ -83,20 +83,6 @@ def _spacing(model: ForceField) -> float:
     return max(1.0, 0.5 * model.config.cutoff)
 
 
-def edges(positions: torch.Tensor, box: torch.Tensor | None, cutoff: float, long_cutoff: float
-          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The package's edge inputs for positions [N, 3] / box [3, 3] (nm) and cutoffs (nm), as the plugin
-    builds them: the long-range pairs of the compiled neighbour list in both directions, and those
-    closer than ``cutoff``."""
-    from elyte.neighbors import full_list, neighbor_list, pair_vectors
-
-    pairs, shifts = neighbor_list(positions, long_cutoff, cell=box, pbc=box is not None)
-    long_edge_index, long_shifts = full_list(pairs, shifts)
-    lengths = pair_vectors(positions, box, long_edge_index, long_shifts).norm(dim=1)
-    short = lengths < cutoff
-    return long_edge_index[:, short], long_shifts[short], long_edge_index, long_shifts
-
-
 def export(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.ndarray | None, path: str | Path
            ) -> Path:
     """Compile ``model`` (in its dtype) for the atoms ``numbers`` with ``total_charge`` (e), periodic in
@@ -105,11 +91,7 @@ def export(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.
     model = model.eval()
     periodic = box is not None
     module = EnergyAndForces(model, numbers, total_charge, periodic)
-    example = _example_inputs(model, len(numbers), box)
-    from torch.fx.experimental.proxy_tensor import make_fx
-
-    from torch.fx.experimental import _config as fx_config
-
+    example = _example_inputs(module, box)
     # one symbol per input size (no "duck" sharing), so equal example edge counts are not tied together
     with fx_config.patch(use_duck_shape=False):
         traced = make_fx(module, tracing_mode="symbolic", _allow_non_fake_inputs=True)(*example)
@@ -133,26 +115,17 @@ def export(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.
     return Path(torch._inductor.aoti_compile_and_package(program, package_path=str(path), inductor_configs=configs))
 
 
-def _example_inputs(model: ForceField, n_atoms: int, box: np.ndarray | None) -> tuple[torch.Tensor, ...]:
-    """Inputs of the right kinds for tracing: a grid of atoms (values do not matter)."""
-    dtype = model.atomic_scale.dtype
-    positions = torch.as_tensor(_spread_positions(n_atoms, _spacing(model)) * units.ANGSTROM_TO_NM, dtype=dtype)
-    cell = None if box is None else torch.as_tensor(np.asarray(box), dtype=dtype)
-    if cell is not None:
-        positions = positions @ torch.linalg.inv(cell) % 1.0 @ cell
-    cutoff, long_cutoff = (c * units.ANGSTROM_TO_NM for c in (model.config.cutoff, model.config.long_cutoff))
-    edge_index, shifts, long_edge_index, long_shifts = edges(positions, cell, cutoff, long_cutoff)
-    if edge_index.shape[1] < 2:  # tracing would specialize an edge count of 0 or 1
-        raise ValueError(f"an mlff package needs a system of at least 2 atoms, got {n_atoms}")
-    box_input = torch.eye(3, dtype=dtype) if cell is None else cell
-    integers = torch.zeros(1, 3, dtype=torch.long) if cell is None else \
-        reciprocal_integers(cell * ANGSTROM_PER_NM, model.ewald.kmax)
-    return positions, box_input, edge_index, shifts, long_edge_index, long_shifts, integers
-
-
-def load_metadata(path: str | Path) -> dict[str, str]:
-    """The string metadata of a package (keys :data:`METADATA_KEYS`)."""
-    return dict(torch._C._aoti.AOTIModelPackageLoader.load_metadata_from_package(str(path), "model"))
+def _example_inputs(module: EnergyAndForces, box: np.ndarray | None) -> tuple[torch.Tensor, ...]:
+    """Inputs of the right kinds for tracing, from the module's stand-in structure (values do not matter)."""
+    template = module.template
+    if template.edge_index.shape[1] < 2:  # tracing would specialize an edge count of 0 or 1
+        raise ValueError(f"an mlff package needs a system of at least 2 atoms, got {template.positions.shape[0]}")
+    dtype = template.positions.dtype
+    cell = torch.eye(3, dtype=dtype) if box is None else torch.as_tensor(np.asarray(box), dtype=dtype)
+    integers = torch.zeros(1, 3, dtype=torch.long) if box is None else \
+        reciprocal_integers(cell * ANGSTROM_PER_NM, module.model.ewald.kmax)
+    return (template.positions * units.ANGSTROM_TO_NM, cell, template.edge_index, template.shifts,
+            template.long_edge_index, template.long_shifts, integers)
 
 
 def cache_dir() -> Path:

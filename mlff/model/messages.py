@@ -36,7 +36,8 @@ def _register() -> frozenset[str]:
 
     @torch.library.register_fake("elyte::edge_messages")
     def _fake(nodes, edge_index, u, radial, lmax):
-        return nodes.new_empty((nodes.shape[0], (4 if lmax == 1 else 13) * (radial.shape[1] // (4 if lmax == 1 else 9))))
+        forms, outputs = (4, 4) if lmax == 1 else (9, 13)  # per feature: radial forms in, components out
+        return nodes.new_empty((nodes.shape[0], outputs * (radial.shape[1] // forms)))
 
     @torch.library.register_fake("elyte::edge_messages_backward")
     def _fake_backward(grad_out, nodes, edge_index, u, radial, lmax):

@@ -39,11 +39,7 @@ def _model(repulsion: bool = True):
 
 
 def _compare(system, positions, cell, model, numbers, charge, platform):
-    context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName(platform))
-    if cell is not None:
-        context.setPeriodicBoxVectors(*(openmm.Vec3(*r) * 0.1 for r in cell))
-    context.setPositions(positions * 0.1)
-    state = context.getState(getEnergy=True, getForces=True)
+    state = _state(system, positions, cell, platform)
     structure = Structure(numbers=numbers, positions=positions, cell=cell, pbc=(cell is not None,) * 3, total_charge=charge)
     out = model(batch_of([structure], model), create_graph=False)
     assert state.getPotentialEnergy()._value == pytest.approx(float(out["energy"].detach()) * units.KCAL_TO_KJ, rel=1e-10)
