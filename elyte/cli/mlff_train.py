@@ -15,6 +15,8 @@ from torch.utils.data import Dataset, Subset
 from elyte.cli.app import hydra_command
 from elyte.runs import start_run
 from mlff.data import fit_reference_energies, load_dataset, split_dataset
+from mlff.model.forcefield import ForceField
+from mlff.model.io import load_model
 from mlff.train.distributed import Context, barrier, init_from_env
 from mlff.train.ensemble import train_ensemble
 from mlff.train.losses import check_weights
@@ -52,6 +54,14 @@ def warn_unseen_elements(train_set: Dataset, others: dict[str, Dataset]) -> None
         if unseen:
             log.warning("the %s set holds elements %s that no training structure has: its errors will be large "
                         "(use more data or data.split.by_group=false)", name, unseen)
+
+
+def check_elements(model: ForceField, dataset: Dataset) -> None:
+    """A model can only be fine-tuned on structures of its own elements."""
+    unknown = sorted({int(z) for s in dataset for z in s.numbers} - set(model.elements))
+    if unknown:
+        raise ValueError(f"the training data holds elements {unknown} that the init_from model (elements "
+                         f"{model.elements}) lacks: train a new model instead (init_from=null)")
 
 
 def report(trainer: Trainer, model_path: Path, val_set: Dataset, test_set: Dataset, directory: Path) -> dict:
@@ -100,15 +110,25 @@ def main(cfg: DictConfig) -> None:
     train_set, val_set, test_set = load_splits(cfg, run_dir / "data", context)
     if context.is_main:
         warn_unseen_elements(train_set, {"validation": val_set, "test": test_set})
-    structures = list(train_set)
-    references = fit_reference_energies(structures) if any(s.energy is not None for s in structures) else {}
-    log.info("reference energies (kcal/mol): %s", references)
+    if cfg.init_from:
+        start = to_absolute_path(str(cfg.init_from))
+        check_elements(load_model(start), train_set)
+        log.info("fine-tuning %s: its architecture, weights and reference energies (the model: section is "
+                 "not used)", start)
 
-    def build():
-        return hydra.utils.instantiate(cfg.model, reference_energies=references)
+        def build():
+            return load_model(start)
+    else:
+        structures = list(train_set)
+        references = fit_reference_energies(structures) if any(s.energy is not None for s in structures) else {}
+        log.info("reference energies (kcal/mol): %s", references)
+
+        def build():
+            return hydra.utils.instantiate(cfg.model, reference_energies=references)
 
     metadata = {"command": "mlff-train", "run_dir": str(run_dir), "loss": weights,
-                "data": OmegaConf.to_container(cfg.data, resolve=True)}
+                "data": OmegaConf.to_container(cfg.data, resolve=True),
+                "init_from": str(cfg.init_from) if cfg.init_from else None}
     members = train_ensemble(int(cfg.n_models), build, train_set, val_set, weights, train, run_dir,
                              resume=bool(cfg.resume), metadata=metadata, context=context)
     if not context.is_main:

@@ -2,8 +2,9 @@
 
 The store converts to internal units on read. Label names map to :class:`Structure` fields:
 ``energy``, ``forces``, ``dipole``, ``stress`` and ``charges_<scheme>`` (the scheme is chosen by the
-caller, e.g. ``charges_scheme="mbis"``). A structure's ``group`` is its provenance ``name`` (the
-molecule), else its ``smiles``, so splits can keep every conformer of a molecule together.
+caller, e.g. ``charges_scheme="mbis"``). A structure's ``group`` is its provenance ``group`` (clusters
+of one MD frame), else its ``name`` (the molecule), else its ``smiles``, so splits can keep every
+conformer of a molecule, or every cluster of a frame, together.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from elyte.labels.monomer100 import import_monomer_100
 from elyte.labels.store import LabelStore, Record
 from mlff.data.structure import Structure
 
-GROUP_KEYS = ("name", "smiles")
+GROUP_KEYS = ("group", "name", "smiles")
 
 
 def record_to_structure(record: Record, charges_scheme: str | None = None, source: str = "") -> Structure:
@@ -99,11 +100,16 @@ class LabelStoreDataset(Dataset):
     def __iter__(self) -> Iterator[Structure]:
         return (self[i] for i in range(len(self)))
 
+    def provenance(self, index: int) -> dict:
+        """Provenance of item ``index`` (an attribute only; no arrays are read)."""
+        shard, key = self.index[index]
+        return json.loads(self._store(shard).file["labels"][key].attrs["provenance"])
+
     def groups(self) -> list[str | None]:
-        """Group of every item (from provenance attributes only; no arrays are read)."""
+        """Group of every item (from provenance attributes only)."""
         result = []
-        for shard, key in self.index:
-            provenance = json.loads(self._store(shard).file["labels"][key].attrs["provenance"])
+        for i in range(len(self)):
+            provenance = self.provenance(i)
             result.append(next((str(provenance[k]) for k in GROUP_KEYS if k in provenance), None))
         return result
 

@@ -147,6 +147,20 @@ def test_label_store_reader_and_lazy_dataset(tmp_path):
     dataset.close()
 
 
+def test_a_provenance_group_outranks_the_name(tmp_path):
+    """Clusters cut from one MD frame share molecules: their ``group`` keeps them in one split."""
+    path = tmp_path / "clusters.h5"
+    with LabelStore(path) as store:
+        for k in range(4):
+            record = water_record(0.1 * k, "Li-shell")
+            record.provenance["group"] = f"traj#{k // 2}"
+            store.add(record)
+    assert sorted(s.group for s in read_label_store(path)) == ["traj#0", "traj#0", "traj#1", "traj#1"]
+    dataset = LabelStoreDataset([path])
+    assert sorted(dataset.groups()) == ["traj#0", "traj#0", "traj#1", "traj#1"]
+    dataset.close()
+
+
 def test_qm_monomer_100(shared_data, tmp_path):
     structures = read_monomer_100(shared_data / "qm_monomer_100", tmp_path / "m100.h5")
     assert len(structures) == 200 and len({s.group for s in structures}) == 100

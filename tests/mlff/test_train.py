@@ -280,6 +280,20 @@ def test_cli_end_to_end(tmp_path, monkeypatch):
     model = load_model(run_dir / "model.pt")
     assert model.reference_energies[1] != 0.0  # fitted on the training set and stored
 
+    # fine-tuning starts from the file (architecture, weights, references); with a vanishing learning
+    # rate it must end where it started, whatever the model: section says
+    tuned_dir = tmp_path / "tuned"
+    monkeypatch.setattr("sys.argv", ["mlff-train", *overrides[:-1], f"init_from={run_dir / 'model.pt'}",
+                                     "model.features=24", "train.epochs=1", "train.lr=1e-30", "train.schedule=constant",
+                                     "train.ema_decay=0", f"hydra.run.dir={tuned_dir}"])
+    mlff_train.main()
+    tuned = load_model(tuned_dir / "model.pt")
+    assert tuned.reference_energies == model.reference_energies and tuned.config == model.config
+    for name, value in model.state_dict().items():
+        assert torch.allclose(tuned.state_dict()[name], value, rtol=0, atol=1e-20), name
+    with pytest.raises(ValueError, match=r"elements \[3, 8\] that the init_from model"):
+        mlff_train.check_elements(build_model({**FAST, "elements": ["H", "C"]}), teacher_data(2))
+
 
 def test_config_group_composes():
     with initialize_config_dir(str(config_dir()), version_base="1.3"):

@@ -5,14 +5,21 @@ the minimum-image convention; molecules are unwrapped whole around the centre. M
 come from the box's ``mol-id`` array (LAMMPS data, or extxyz ``mol-id`` / ``molecule``) and each
 molecule's charge is its summed per-atom charge rounded to an integer (``initial_charges`` of a
 LAMMPS data file), or zero when the box has no charges.
+
+Boxes can also be frames of an MD trajectory (``trajectory_boxes``: DCD/XTC and the PDB topology that
+polff-simulate and mlff-simulate write), so clusters sample the liquid a force field actually visits.
 """
 
 from __future__ import annotations
 
+import glob
+from collections.abc import Mapping, Sequence
+
 import ase
+import mdtraj
 import numpy as np
 
-from elyte.analysis.trajectory import minimum_image
+from elyte.analysis.trajectory import arrays_from_mdtraj, minimum_image
 from elyte.labels.sampling.molecules import SamplingError
 from elyte.labels.structure import QMStructure
 
@@ -63,3 +70,31 @@ def clusters(atoms: ase.Atoms, element: str, radius: float, n: int, rng: np.rand
         raise SamplingError(f"the box has no {element} atom to centre a cluster on")
     picks = rng.choice(candidates, size=min(n, len(candidates)), replace=False)
     return [cluster(atoms, int(c), radius, max_molecules) for c in picks]
+
+
+def trajectory_boxes(topology: str, files: Sequence[str], frames: int, charges: Mapping[str, int]
+                     ) -> list[ase.Atoms]:
+    """``frames`` evenly spaced frames (first and last included) of the trajectory ``files`` (glob
+    patterns, read in sorted order and joined) as periodic boxes with ``mol-id`` and, on each
+    molecule's first atom, its charge in ``initial_charges``. ``charges`` maps the topology's residue
+    names (one residue per molecule) to molecule charges (e)."""
+    paths = sorted({p for pattern in files for p in glob.glob(str(pattern))})
+    if not paths:
+        raise SamplingError(f"no trajectory file matches {list(files)}")
+    traj = mdtraj.load(paths, top=str(topology))
+    unknown = sorted({r.name for r in traj.topology.residues} - set(charges))
+    if unknown:
+        raise SamplingError(f"residues {unknown} of {topology} are not recipe species (known: {sorted(charges)}); "
+                            "add them under species:")
+    positions, cells, _, molecule_index = arrays_from_mdtraj(traj)
+    first_atoms = np.unique(molecule_index, return_index=True)[1]
+    atom_charges = np.zeros(traj.n_atoms)
+    atom_charges[first_atoms] = [charges[traj.topology.atom(int(a)).residue.name] for a in first_atoms]
+    numbers = [a.element.atomic_number for a in traj.topology.atoms]
+    boxes = []
+    for k in np.unique(np.linspace(0, traj.n_frames - 1, frames).round().astype(int)):
+        box = ase.Atoms(numbers=numbers, positions=positions[k], cell=cells[k], pbc=True)
+        box.arrays["mol-id"] = molecule_index.copy()
+        box.arrays["initial_charges"] = atom_charges.copy()
+        boxes.append(box)
+    return boxes

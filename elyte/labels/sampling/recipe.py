@@ -3,8 +3,9 @@
 Sections (each optional): ``species`` (name -> SMILES), ``conformers`` (ETKDG + relaxation with the
 sampling backend), ``normal_modes`` (Boltzmann displacements of each species' lowest conformer),
 ``dimers`` (every ion with every solvent, and cation-anion pairs), ``clusters`` (solvation shells
-cut from an MD box), ``torsions`` (relaxed scans of each species' rotatable dihedrals from its lowest
-conformer). Deterministic for a given ``seed``.
+cut from a box or from the frames of an MD trajectory; one section or a list), ``torsions`` (relaxed
+scans of each species' rotatable dihedrals from its lowest conformer). Deterministic for a given
+``seed``.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from elyte.formulation import Species
 from elyte.io.structures import read_structure
 from elyte.labels.engines.base import Backend, BackendError
-from elyte.labels.sampling.clusters import clusters
+from elyte.labels.sampling.clusters import clusters, trajectory_boxes
 from elyte.labels.sampling.dimers import dimer
 from elyte.labels.sampling.molecules import SamplingError, embed, molecule
 from elyte.labels.sampling.normal_modes import displaced, hessian
 from elyte.labels.sampling.relax import relax
 from elyte.labels.sampling.torsions import rotatable_dihedrals, torsion_scan
 from elyte.labels.structure import QMStructure
+from elyte.md.topology import residue_name
 from elyte.progress import progress
 
 log = logging.getLogger(__name__)
@@ -97,12 +100,23 @@ def sample_dimers(lowest: Mapping[str, QMStructure], cfg: Mapping, rng: np.rando
     return out
 
 
-def sample_clusters(cfg: Mapping, rng: np.random.Generator) -> list[QMStructure]:
-    box = read_structure(str(cfg["structure"]))
+def sample_clusters(cfg: Mapping, species: Mapping[str, str], rng: np.random.Generator) -> list[QMStructure]:
+    """``n`` clusters per centre element from the box ``structure``, or from each of ``frames`` frames
+    of an MD ``trajectory`` ({topology, files, frames}; its residues are recipe species)."""
+    if "trajectory" in cfg:
+        traj = cfg["trajectory"]
+        known = [Species.from_smiles(name, smiles) for name, smiles in species.items()]
+        charges = {residue_name(s): s.charge for s in known}
+        boxes = trajectory_boxes(str(traj["topology"]), list(traj["files"]), int(traj["frames"]), charges)
+        source = str(traj["topology"])
+    else:
+        boxes, source = [read_structure(str(cfg["structure"]))], str(cfg["structure"])
     out = []
-    for element, radius in cfg["centers"].items():
-        found = clusters(box, str(element), float(radius), int(cfg["n"]), rng, cfg.get("max_molecules"))
-        out += _tag(found, name=f"{element}-shell", source=str(cfg["structure"]))
+    for frame, box in enumerate(progress(boxes, desc="clusters", unit="frame")):
+        for element, radius in cfg["centers"].items():
+            found = clusters(box, str(element), float(radius), int(cfg["n"]), rng, cfg.get("max_molecules"))
+            # clusters of one frame share molecules: one split group per frame keeps them together
+            out += _tag(found, name=f"{element}-shell", source=source, frame=frame, group=f"{source}#{frame}")
     return out
 
 
@@ -138,8 +152,9 @@ def expand(recipe: Mapping, backend: Backend) -> list[QMStructure]:
         structures += sample_normal_modes(backend, lowest, recipe["normal_modes"], rng)
     if recipe.get("dimers"):
         structures += sample_dimers(lowest, recipe["dimers"], rng)
-    if recipe.get("clusters"):
-        structures += sample_clusters(recipe["clusters"], rng)
+    sections = recipe.get("clusters") or []
+    for section in [sections] if isinstance(sections, Mapping) else sections:  # one section or a list
+        structures += sample_clusters(section, species, rng)
     if recipe.get("torsions"):
         structures += sample_torsions(backend, lowest, species, recipe["torsions"])
     log.info("recipe: %d structures (%s)", len(structures), _counts(structures))

@@ -12,13 +12,14 @@ from rdkit.Chem import rdMolTransforms
 from elyte.io.structures import read_structure
 from elyte.labels.engines import make_backend
 from elyte.labels.esp import vdw_radius
-from elyte.labels.sampling.clusters import cluster, clusters
+from elyte.labels.sampling.clusters import cluster, clusters, trajectory_boxes
 from elyte.labels.sampling.dimers import dimer
 from elyte.labels.sampling.molecules import SamplingError, covalent_components, embed, molecule
 from elyte.labels.sampling.normal_modes import displaced, hessian, modes
-from elyte.labels.sampling.recipe import sample_conformers, sample_dimers
+from elyte.labels.sampling.recipe import sample_clusters, sample_conformers, sample_dimers
 from elyte.labels.sampling.torsions import rotatable_dihedrals, torsion_scan
 from elyte.labels.structure import QMStructure
+from elyte.molecules import assign_species
 from elyte.paths import data_dir
 from elyte.units import kt_kcal
 
@@ -100,6 +101,66 @@ def test_cluster_needs_a_periodic_box_with_molecules():
         cluster(box, 0, 3.0)
     with pytest.raises(SamplingError, match="no Na"):
         clusters(read_structure(BOX), "Na", 3.0, 1, np.random.default_rng(0))
+
+
+ELECTROLYTE = {"EC": "O=C1OCCO1", "DMC": "COC(=O)OC", "Li": "[Li+]", "PF6": "F[P-](F)(F)(F)(F)F"}
+
+
+@pytest.fixture(scope="module")
+def box_trajectory(tmp_path_factory):
+    """The shipped box as a 3-frame DCD (frame k rigidly shifted by k x 7 A, wrapped into the cell) with
+    the PDB topology polff-simulate would write; returns (topology, dcd, molecule-ordered box)."""
+    import openmm.app as app
+    import openmm.unit as u
+
+    from elyte.formulation import Species
+    from elyte.md.topology import build_topology
+
+    box = read_structure(BOX)
+    order, molecules = assign_species(box, [Species.from_smiles(n, s) for n, s in ELECTROLYTE.items()])
+    box = box[order]
+    topology = build_topology(molecules, box.cell[:])
+    folder = tmp_path_factory.mktemp("traj")
+    with open(folder / "topology.pdb", "w") as f:
+        app.PDBFile.writeFile(topology, box.positions, f)
+    with open(folder / "traj.dcd", "wb") as f:
+        dcd = app.DCDFile(f, topology, 0.001 * u.picosecond)
+        for k in range(3):
+            shifted = box.copy()
+            shifted.positions += k * 7.0
+            shifted.wrap()
+            dcd.writeModel(shifted.positions * u.angstrom, periodicBoxVectors=box.cell[:] * u.angstrom)
+    return folder / "topology.pdb", folder / "traj.dcd", box
+
+
+def test_trajectory_frames_give_the_same_clusters_as_the_box(box_trajectory):
+    topology, dcd, box = box_trajectory
+    charges = {"EC": 0, "DMC": 0, "LI": 1, "PF6": -1}
+    frames = trajectory_boxes(str(topology), [str(dcd.parent / "*.dcd")], 2, charges)
+    assert len(frames) == 2  # the first and the last of 3
+    center = int(np.nonzero(box.numbers == 3)[0][0])
+    reference = cluster(box, center, 2.6, 6)
+    for frame in frames:
+        assert np.allclose(frame.cell[:], box.cell[:], atol=1e-3)
+        assert frame.arrays["initial_charges"].sum() == 0
+        got = cluster(frame, center, 2.6, 6)  # wrapping moved atoms, not the cluster around the centre
+        assert np.array_equal(got.numbers, reference.numbers) and got.charge == reference.charge == 1
+        assert np.allclose(got.positions, reference.positions, atol=1e-3)
+
+
+def test_trajectory_clusters_from_a_recipe_and_unknown_residues(box_trajectory):
+    topology, dcd, _ = box_trajectory
+    cfg = {"trajectory": {"topology": str(topology), "files": [str(dcd)], "frames": 3},
+           "centers": {"Li": 2.6, "P": 4.6}, "n": 2, "max_molecules": 6}
+    found = sample_clusters(cfg, ELECTROLYTE, np.random.default_rng(0))
+    assert len(found) == 3 * 2 * 2
+    assert sorted({s.provenance["frame"] for s in found}) == [0, 1, 2]
+    assert len({s.provenance["group"] for s in found}) == 3  # one split group per frame
+    assert {s.charge for s in found if s.provenance["name"] == "P-shell"} <= {-1, 0}
+    with pytest.raises(SamplingError, match="PF6.*add them under species"):
+        sample_clusters(cfg, {k: v for k, v in ELECTROLYTE.items() if k != "PF6"}, np.random.default_rng(0))
+    with pytest.raises(SamplingError, match="no trajectory file"):
+        trajectory_boxes(str(topology), [str(dcd.parent / "none*.dcd")], 2, {})
 
 
 def test_harmonic_sampling_has_equipartition():
