@@ -105,7 +105,7 @@ def ours_step(model_path: str, dtype: str, threads: int, steps: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mace-python", default="/tmp/venv_mace/bin/python")
-    parser.add_argument("--model", default=str(ROOT / "data/models/mlff_electrolyte_v2.pt"))
+    parser.add_argument("--model", default=str(ROOT / "data/models/mlff_electrolyte_v3.pt"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--dtype", nargs="+", default=["float32", "float64"])

@@ -24,7 +24,7 @@ from elyte.paths import data_dir
 from mlff.model.io import load_model
 from mlff.openmm import mlff_force
 
-DEFAULT_MODEL = "models/mlff_electrolyte_v2.pt"  # under data/
+DEFAULT_MODEL = "models/mlff_electrolyte_v3.pt"  # under data/
 
 
 class ElyteMLFFPotentialImplFactory(MLPotentialImplFactory):

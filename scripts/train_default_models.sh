@@ -5,13 +5,16 @@
 #      data/qm/electrolyte_v1_gfn2.h5.gz -> data/qm/electrolyte_v1_wb97x_conformers.h5.gz   (~25 min)
 #   2. the polff GNN parameterizer ensemble (3 members trained side by side, 1 thread each)
 #      -> data/models/polff_gnn_v2/member_<k>.pt                                            (~30 min)
-#   3. the mlff model -> data/models/mlff_electrolyte_v2.pt                         (~16 min, 2 threads)
+#   3. the gas-phase mlff model v2 -> runs/default_models/mlff_electrolyte_v2/model.pt (~16 min, 2 threads)
+#   4. liquid MD (ByteFF-Pol on the 4,116-atom box; the v2 model on a 354-atom box) and GFN2-xTB labels
+#      of solvation shells cut from it -> data/qm/electrolyte_md_v1_gfn2.h5.gz                 (~20 min)
+#   5. the shipped mlff model: v2 fine-tuned on both stores -> data/models/mlff_electrolyte_v3.pt
 # Pass step numbers to run only some, e.g. `bash scripts/train_default_models.sh 2 3`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 RUNS=runs/default_models
-steps=${*:-1 2 3}
+steps=${*:-1 2 3 4 5}
 mkdir -p "$RUNS" data/models/polff_gnn_v2
 
 for step in $steps; do case $step in
@@ -36,7 +39,22 @@ for step in $steps; do case $step in
   for k in 0 1 2; do cp $RUNS/polff_gnn_v2_m$k/model.pt data/models/polff_gnn_v2/member_$k.pt; done ;;
 3)
   OMP_NUM_THREADS=2 $BIN/mlff-train data.kind=label_store 'data.paths=[data/qm/electrolyte_v1_gfn2.h5.gz]' \
-    model.features=64 model.layers=2 model.lmax=1 train.epochs=60 hydra.run.dir=$RUNS/mlff_electrolyte_v2
-  cp $RUNS/mlff_electrolyte_v2/model.pt data/models/mlff_electrolyte_v2.pt ;;
-*) echo "unknown step $step (1: DFT labels, 2: polff GNN, 3: mlff)" >&2; exit 2 ;;
+    model.features=64 model.layers=2 model.lmax=1 train.epochs=60 hydra.run.dir=$RUNS/mlff_electrolyte_v2 ;;
+4)
+  # the trajectories configs/label/recipe/electrolyte_md_v1.yaml cuts its clusters from
+  OMP_NUM_THREADS=1 $BIN/polff-simulate ensemble=nvt steps=6000 trajectory_every=300 segment_steps=3000 \
+    minimize_steps=200 threads=1 hydra.run.dir=$RUNS/md_byteff_298
+  $BIN/elyte-build-box formulation=lipf6_ec_dmc formulation.size=360 seed=3 hydra.run.dir=$RUNS/box_354
+  OMP_NUM_THREADS=1 $BIN/mlff-simulate structure=$RUNS/box_354/box.extxyz forcefield.model=$RUNS/mlff_electrolyte_v2/model.pt \
+    forcefield.dtype=float32 ensemble=nvt steps=800 friction=5.0 trajectory_every=40 segment_steps=400 \
+    minimize_steps=300 threads=1 hydra.run.dir=$RUNS/md_mlff_v2_354
+  OMP_NUM_THREADS=1 $BIN/elyte-label recipe=electrolyte_md_v1 store=$RUNS/electrolyte_md_v1_gfn2.h5 workers=2 \
+    'requests=[energy,forces,dipole,charges_mulliken,dftd4,interaction_energy]' hydra.run.dir=$RUNS/label_md_v1
+  gzip -9 -n -c $RUNS/electrolyte_md_v1_gfn2.h5 > data/qm/electrolyte_md_v1_gfn2.h5.gz ;;
+5)
+  OMP_NUM_THREADS=2 $BIN/mlff-train init_from=$RUNS/mlff_electrolyte_v2/model.pt data.kind=label_store \
+    'data.paths=[data/qm/electrolyte_v1_gfn2.h5.gz,data/qm/electrolyte_md_v1_gfn2.h5.gz]' \
+    train.epochs=40 train.lr=3e-4 train.warmup_steps=50 hydra.run.dir=$RUNS/mlff_electrolyte_v3
+  cp $RUNS/mlff_electrolyte_v3/model.pt data/models/mlff_electrolyte_v3.pt ;;
+*) echo "unknown step $step (1: DFT labels, 2: polff GNN, 3-5: mlff)" >&2; exit 2 ;;
 esac; done

@@ -1,0 +1,75 @@
+"""Held-out errors of mlff models on gas-phase and liquid-cluster data, with the splits mlff-train used.
+
+A model fine-tuned on a larger data set (v3: ``electrolyte_v1`` + ``electrolyte_md_v1``) and its parent
+(v2: ``electrolyte_v1`` only) were trained on different splits; each split is rebuilt here exactly as
+mlff-train builds it (``data.split`` defaults: 0.8 / 0.1 / 0.1, seed 0, by group), and a structure counts
+as held out only when it is in the validation or test part of every split that includes its store. Errors per model and
+per subset: energy MAE per atom and per structure (kcal/mol), force-component MAE (kcal/mol/A).
+
+    python benchmarks/mlff_heldout.py --splits v1 v1+md \\
+        --models runs/default_models/mlff_electrolyte_v2/model.pt runs/default_models/mlff_electrolyte_v3/model.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from torch.utils.data import Subset
+
+from mlff.data import load_dataset, split_dataset
+from mlff.data.batch import Collater
+from mlff.model.io import load_model
+from mlff.train.trainer import evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+STORES = {"v1": ROOT / "data/qm/electrolyte_v1_gfn2.h5.gz", "md": ROOT / "data/qm/electrolyte_md_v1_gfn2.h5.gz"}
+SPLIT = {"fractions": [0.8, 0.1, 0.1], "seed": 0, "by_group": True}
+
+
+def held_out_keys(split: str) -> tuple[set[str], set[str]]:
+    """The stores of ``split`` and the ``store:key`` of its validation and test structures."""
+    dataset = load_dataset({"kind": "label_store", "paths": [str(STORES[s]) for s in split.split("+")]})
+    _, validation, test = split_dataset(dataset, SPLIT)
+    keys = {f"{dataset.paths[dataset.index[i][0]]}:{dataset.index[i][1]}" for i in [*validation.indices,
+                                                                                    *test.indices]}
+    return {str(p) for p in dataset.paths}, keys
+
+
+def subsets(splits: list[tuple[set[str], set[str]]]) -> dict[str, Subset]:
+    """Structures held out by every split that holds their store: those of the gas-phase store, and the
+    liquid clusters by their MD source."""
+    dataset = load_dataset({"kind": "label_store", "paths": [str(STORES["v1"]), str(STORES["md"])]})
+    parts: dict[str, list[int]] = {}
+    for i, (shard, key) in enumerate(dataset.index):
+        path = str(dataset.paths[shard])
+        if not all(f"{path}:{key}" in keys for stores, keys in splits if path in stores):
+            continue
+        if shard == 0:
+            name = "gas phase (electrolyte_v1)"
+        else:
+            source = dataset.provenance(i).get("source", "")
+            name = f"liquid clusters, {Path(source).parent.name or 'conformers'}"
+        parts.setdefault(name, []).append(i)
+    return {name: Subset(dataset, idx) for name, idx in sorted(parts.items())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", required=True)
+    parser.add_argument("--splits", nargs="+", default=["v1", "v1+md"], help="store sets the models trained on")
+    args = parser.parse_args()
+    parts = subsets([held_out_keys(s) for s in args.splits])
+    print("| model | subset | structures | energy MAE kcal/mol/atom | energy MAE kcal/mol | force MAE kcal/mol/A |")
+    print("|---|---|---|---|---|---|")
+    for path in args.models:
+        model = load_model(path)
+        collater = Collater(model.config.cutoff, model.config.long_cutoff)
+        for name, subset in parts.items():
+            metrics, _ = evaluate(model, subset, ["energy", "forces"], collater, batch_size=8)
+            print(f"| {Path(path).parent.name} | {name} | {len(subset)} | {metrics['energy_mae']:.3f} | "
+                  f"{metrics['energy_structure_mae']:.2f} | {metrics['forces_mae']:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
