@@ -35,7 +35,9 @@ def _stages(cfg: DictConfig) -> list[Stage]:
         stages.append(Stage("minimize", "minimize", steps=int(cfg.minimize_steps), **common))
     stages.append(Stage("md", str(cfg.ensemble), steps=int(cfg.steps), friction=float(cfg.friction),
                         barostat_every=int(cfg.barostat_every), report_every=int(cfg.report_every),
-                        trajectory_every=int(cfg.trajectory_every), segment_steps=int(cfg.segment_steps), **common))
+                        trajectory_every=int(cfg.trajectory_every), segment_steps=int(cfg.segment_steps),
+                        max_bond_stretch=None if cfg.max_bond_stretch is None else float(cfg.max_bond_stretch),
+                        **common))
     return stages
 
 

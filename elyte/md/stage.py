@@ -30,6 +30,7 @@ import pandas as pd
 from scipy.stats import chi2
 
 from elyte import units
+from elyte.analysis.trajectory import minimum_image
 from elyte.errors import InputError, MDError
 from elyte.md.integrators import cosine_langevin, langevin
 from elyte.progress import enabled as progress_enabled
@@ -60,6 +61,8 @@ class Stage:
     cosine_acceleration: float = 0.0
     minimize_tolerance: float = 10.0  # kJ/mol/nm, OpenMM's convention
     max_temperature_factor: float = 3.0  # blow-up when T exceeds this times the target (more: blow_up_factor)
+    max_bond_stretch: float | None = 1.6  # blow-up when a topology bond exceeds this times its starting
+                                          # length: a molecule broke (checked at frames and checkpoints)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -133,6 +136,13 @@ def blow_up_factor(factor: float, dof: int) -> float:
     return max(factor, float(chi2.isf(1e-9, max(dof, 1))) / max(dof, 1))
 
 
+def bond_lengths(positions: np.ndarray, box: np.ndarray | None, bonds: np.ndarray) -> np.ndarray:
+    """Lengths (A) of ``bonds`` [B, 2] (atom indices) at ``positions`` [N, 3] (A), minimum image in
+    ``box`` [3, 3] (rows, A) when periodic."""
+    vectors = positions[bonds[:, 1]] - positions[bonds[:, 0]]
+    return np.linalg.norm(vectors if box is None else minimum_image(vectors, box), axis=1)
+
+
 def _set_temperature(integrator: openmm.Integrator, temperature: float) -> None:
     if isinstance(integrator, openmm.CustomIntegrator):
         integrator.setGlobalVariableByName("kT", (u.MOLAR_GAS_CONSTANT_R * temperature * u.kelvin)
@@ -165,6 +175,8 @@ class _Runner:
         self.mass = sum(system.getParticleMass(i).value_in_unit(u.dalton) for i in range(system.getNumParticles()))
         self.dof = 3 * system.getNumParticles() - system.getNumConstraints() - 3
         self.hot = blow_up_factor(stage.max_temperature_factor, self.dof)
+        self.bonds = np.array([(a.index, b.index) for a, b in topology.bonds()], dtype=int).reshape(-1, 2)
+        self.bond_lengths = bond_lengths(start.positions, start.box, self.bonds)
         self.step = 0
 
     def _simulation(self, index: int) -> app.Simulation:
@@ -247,6 +259,7 @@ class _Runner:
                     if cosine:
                         cosine.write(f"{self.step},{self.step * s.timestep * 1e-3:.6f},{self._cosine_amplitude(state):.8g}\n")
                     if want_frame:
+                        self.check_bonds(state)
                         if dcd is None:
                             dcd = app.DCDFile(traj, self.topology, s.timestep * 1e-3 * u.picosecond,
                                               self.step, s.trajectory_every)
@@ -273,6 +286,28 @@ class _Runner:
         lengths = np.linalg.norm(box, axis=1)
         return [self.step, f"{self.step * s.timestep * 1e-3:.6f}", f"{potential:.6f}", f"{kinetic:.6f}",
                 f"{temperature:.4f}", f"{volume:.4f}", f"{density:.6f}", *(f"{x:.5f}" for x in lengths)]
+
+    def check_bonds(self, state: openmm.State) -> None:
+        """Raise the blow-up error when a bond of the topology has stretched past ``max_bond_stretch``
+        times its starting length: molecules cannot break in a non-reactive simulation."""
+        if self.stage.max_bond_stretch is None or not len(self.bonds):
+            return
+        box = state.getPeriodicBoxVectors(asNumpy=True).value_in_unit(u.angstrom)
+        positions = state.getPositions(asNumpy=True).value_in_unit(u.angstrom)
+        lengths = bond_lengths(np.asarray(positions), np.asarray(box) if self.start_box is not None else None,
+                               self.bonds)
+        ratio = lengths / self.bond_lengths
+        broken = np.flatnonzero(ratio > self.stage.max_bond_stretch)
+        if len(broken):
+            worst = broken[np.argmax(ratio[broken])]
+            i, j = self.bonds[worst]
+            atoms = list(self.topology.atoms())
+            raise self.blow_up(
+                f"{len(broken)} bond(s) stretched past {self.stage.max_bond_stretch}x their starting length, the "
+                f"most bond {atoms[i].element.symbol}-{atoms[j].element.symbol} (atoms {i}, {j}, molecule "
+                f"{atoms[i].residue.name} {atoms[i].residue.index}) from {self.bond_lengths[worst]:.2f} to "
+                f"{lengths[worst]:.2f} A: a molecule broke, which this non-reactive simulation cannot describe "
+                "(with an ML model: a configuration outside its training data)")
 
     def blow_up(self, what: str) -> MDError:
         kept = f"the last good checkpoint is kept in {self.checkpoint}" if self.checkpoint.is_file() else \
@@ -341,6 +376,7 @@ def _run_dynamics(runner: _Runner) -> None:
                 runner.start_segment(k, state)
             runner.run_segment(k, steps, bar)
             state = runner.state()
+            runner.check_bonds(state)
             runner.save_checkpoint(k + 1, state)
             elapsed = bar.format_dict.get("elapsed") or 0.0
             if elapsed > 0:

@@ -10,6 +10,7 @@ import openmm.app as app
 import pandas as pd
 import pytest
 
+from elyte.analysis.trajectory import minimum_image
 from elyte.errors import MDError
 from elyte.md.stage import Stage, StartState, blow_up_factor, run_stage
 
@@ -132,6 +133,39 @@ def test_blow_up_is_reported_with_stage_and_step(fluid, tmp_path):
     stage = Stage("hot", "nvt", steps=2000, temperature=120.0, timestep=60.0, report_every=10, segment_steps=1000)
     with pytest.raises(MDError, match=r"stage 'hot' blew up at step \d+"):
         _run(stage, fluid, tmp_path / "hot")
+
+
+def test_a_broken_bond_stops_the_stage_before_its_frame_is_written(tmp_path):
+    """Two neighbours of the fluid, bonded in the topology, are pulled apart by a constant force: the
+    stage stops when the bond passes 1.6x its starting length, naming it, and no frame or checkpoint
+    holds the broken molecule; with the check off the same run finishes."""
+    system, topology, start = _fluid()
+    atoms = list(topology.atoms())
+    topology.addBond(atoms[0], atoms[1])
+    pull = openmm.CustomBondForce("-k*r")
+    pull.addGlobalParameter("k", 300.0)  # kJ/mol/nm
+    pull.setUsesPeriodicBoundaryConditions(True)
+    pull.addBond(0, 1, [])
+    system.addForce(pull)
+    stage = Stage("md", "nvt", steps=2000, temperature=100.0, report_every=20, trajectory_every=20,
+                  segment_steps=1000)
+    platform = openmm.Platform.getPlatformByName("Reference")
+    with pytest.raises(MDError, match=r"blew up at step \d+: 1 bond\(s\) stretched past 1.6x .* Ar-Ar \(atoms 0, 1"):
+        run_stage(stage, system, topology, start, platform, {}, tmp_path / "checked", seed=3)
+    frames = mdtraj.load(str(next((tmp_path / "checked").glob("segment_*/traj.dcd"))), top=_pdb(topology, start, tmp_path))
+    assert (mdtraj.compute_distances(frames, [[0, 1]]) < 1.6 * 0.38).all()
+    free = Stage("md", "nvt", steps=2000, temperature=100.0, report_every=20, segment_steps=1000,
+                 max_bond_stretch=None)
+    final = run_stage(free, system, topology, start, platform, {}, tmp_path / "unchecked", seed=3).final
+    stretched = np.linalg.norm(minimum_image(final.positions[1] - final.positions[0], final.box))
+    assert stretched > 1.6 * 3.8  # A: the bond did break, and only the check stopped the first run
+
+
+def _pdb(topology, start, tmp_path):
+    path = tmp_path / "top.pdb"
+    with open(path, "w") as f:
+        app.PDBFile.writeFile(topology, start.positions * 0.1 * openmm.unit.nanometer, f)
+    return str(path)
 
 
 def test_blow_up_threshold_allows_the_fluctuations_of_a_small_molecule():
