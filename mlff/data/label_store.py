@@ -23,6 +23,11 @@ from mlff.data.structure import Structure
 GROUP_KEYS = ("group", "name", "smiles")
 
 
+def group_of(provenance: dict) -> str | None:
+    """The split group of a record: the first of ``GROUP_KEYS`` its provenance has."""
+    return next((str(provenance[k]) for k in GROUP_KEYS if k in provenance), None)
+
+
 def record_to_structure(record: Record, charges_scheme: str | None = None, source: str = "") -> Structure:
     """A label-store record as a :class:`Structure` (both in internal units)."""
     labels = record.labels
@@ -33,7 +38,7 @@ def record_to_structure(record: Record, charges_scheme: str | None = None, sourc
             available = sorted(k.removeprefix("charges_") for k in labels if k.startswith("charges_"))
             raise KeyError(f"{source or 'record'} has no {key!r} label; charge schemes present: {available or 'none'}")
         charges = labels[key]
-    group = next((str(record.provenance[k]) for k in GROUP_KEYS if k in record.provenance), None)
+    group = group_of(record.provenance)
     return Structure(
         numbers=record.numbers,
         positions=record.positions,
@@ -107,11 +112,7 @@ class LabelStoreDataset(Dataset):
 
     def groups(self) -> list[str | None]:
         """Group of every item (from provenance attributes only)."""
-        result = []
-        for i in range(len(self)):
-            provenance = self.provenance(i)
-            result.append(next((str(provenance[k]) for k in GROUP_KEYS if k in provenance), None))
-        return result
+        return [group_of(self.provenance(i)) for i in range(len(self))]
 
     def close(self) -> None:
         for store in self._stores.values():
