@@ -9,6 +9,7 @@
 #   4. liquid MD (ByteFF-Pol on the 4,116-atom box; the v2 model on a 354-atom box) and GFN2-xTB labels
 #      of solvation shells cut from it -> data/qm/electrolyte_md_v1_gfn2.h5.gz                 (~20 min)
 #   5. the shipped mlff model: v2 fine-tuned on both stores -> data/models/mlff_electrolyte_v3.pt
+# Steps 3 and 5 pin data.split.order=shuffle, the split order these models were trained with.
 # Pass step numbers to run only some, e.g. `bash scripts/train_default_models.sh 2 3`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +40,8 @@ for step in $steps; do case $step in
   for k in 0 1 2; do cp $RUNS/polff_gnn_v2_m$k/model.pt data/models/polff_gnn_v2/member_$k.pt; done ;;
 3)
   OMP_NUM_THREADS=2 $BIN/mlff-train data.kind=label_store 'data.paths=[data/qm/electrolyte_v1_gfn2.h5.gz]' \
-    model.features=64 model.layers=2 model.lmax=1 train.epochs=60 hydra.run.dir=$RUNS/mlff_electrolyte_v2 ;;
+    model.features=64 model.layers=2 model.lmax=1 train.epochs=60 data.split.order=shuffle \
+    hydra.run.dir=$RUNS/mlff_electrolyte_v2 ;;
 4)
   # the trajectories configs/label/recipe/electrolyte_md_v1.yaml cuts its clusters from
   OMP_NUM_THREADS=1 $BIN/polff-simulate ensemble=nvt steps=6000 trajectory_every=300 segment_steps=3000 \
@@ -54,7 +56,8 @@ for step in $steps; do case $step in
 5)
   OMP_NUM_THREADS=2 $BIN/mlff-train init_from=$RUNS/mlff_electrolyte_v2/model.pt data.kind=label_store \
     'data.paths=[data/qm/electrolyte_v1_gfn2.h5.gz,data/qm/electrolyte_md_v1_gfn2.h5.gz]' \
-    train.epochs=40 train.lr=3e-4 train.warmup_steps=50 hydra.run.dir=$RUNS/mlff_electrolyte_v3
+    train.epochs=40 train.lr=3e-4 train.warmup_steps=50 data.split.order=shuffle \
+    hydra.run.dir=$RUNS/mlff_electrolyte_v3
   cp $RUNS/mlff_electrolyte_v3/model.pt data/models/mlff_electrolyte_v3.pt ;;
 *) echo "unknown step $step (1: DFT labels, 2: polff GNN, 3-5: mlff)" >&2; exit 2 ;;
 esac; done

@@ -36,9 +36,10 @@ def load_dataset(config: Mapping, cache_dir: str | Path = ".") -> Dataset | list
 
 
 def split_dataset(dataset: Dataset | Sequence[Structure], config: Mapping) -> list[Subset]:
-    """Subsets per ``config['fractions']``, seeded by ``config['seed']``, grouped by molecule if ``by_group``."""
+    """Subsets per ``config['fractions']``, seeded by ``config['seed']``, grouped by molecule if ``by_group``,
+    in the group ``order`` (``hash`` if unset; see :func:`split_indices`)."""
     groups = None
     if config.get("by_group", False):
         groups = dataset.groups() if isinstance(dataset, LabelStoreDataset) else [s.group for s in dataset]
-    parts = split_indices(len(dataset), config["fractions"], int(config["seed"]), groups)
+    parts = split_indices(len(dataset), config["fractions"], int(config["seed"]), groups, config.get("order", "hash"))
     return [Subset(dataset, part.tolist()) for part in parts]

@@ -205,6 +205,22 @@ def test_splits_are_reproducible_disjoint_and_grouped():
         split_indices(5, [0.5, 0.4], seed=0)
 
 
+def test_hash_split_keeps_groups_in_place_when_data_grow():
+    def split_of(groups: list[str], order: str) -> dict[str, int]:
+        parts = split_indices(len(groups), [0.8, 0.1, 0.1], seed=0, groups=groups, order=order)
+        return {groups[i]: k for k, part in enumerate(parts) for i in part}
+
+    groups = [f"molecule{k // 4}" for k in range(400)]
+    grown = groups + [f"frame{k // 2}" for k in range(100)]  # a round of active learning adds 25%
+    moved = {order: np.mean([split_of(groups, order)[g] != split_of(grown, order)[g] for g in set(groups)])
+             for order in ("hash", "shuffle")}
+    assert moved["hash"] < 0.06 < 0.15 < moved["shuffle"]
+    sizes = [len(p) for p in split_indices(500, [0.8, 0.1, 0.1], seed=0, groups=grown)]
+    assert np.abs(np.subtract(sizes, [400, 50, 50])).max() <= 4  # shares exact to within a group
+    with pytest.raises(ValueError, match="unknown split order"):
+        split_indices(5, [0.6, 0.4], seed=0, order="random")
+
+
 def test_collate_edges_match_brute_force():
     structures = [periodic(0), cluster(1)]
     batch = collate(structures, cutoff=3.0, long_cutoff=4.5)
