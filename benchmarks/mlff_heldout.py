@@ -1,13 +1,14 @@
 """Held-out errors of mlff models on gas-phase and liquid-cluster data, with the splits mlff-train used.
 
-A model fine-tuned on a larger data set (v3: ``electrolyte_v1`` + ``electrolyte_md_v1``) and its parent
-(v2: ``electrolyte_v1`` only) were trained on different splits; each split is rebuilt here exactly as
-mlff-train builds it (``data.split`` defaults: 0.8 / 0.1 / 0.1, seed 0, by group), and a structure counts
-as held out only when it is in the validation or test part of every split that includes its store. Errors per model and
-per subset: energy MAE per atom and per structure (kcal/mol), force-component MAE (kcal/mol/A).
+A model fine-tuned on a larger data set and its ancestors were trained on different splits (v2:
+``electrolyte_v1``; v3: + ``electrolyte_md_v1``; v4: + ``electrolyte_md_v2``). Each split is rebuilt here
+exactly as mlff-train built it (``data.split``: 0.8 / 0.1 / 0.1, seed 0, by group, in the ``shuffle``
+order they were trained with), and a structure counts as held out only when it is in the validation or
+test part of every split that includes its store. Errors per model and per subset: energy MAE per atom
+and per structure (kcal/mol), force-component MAE (kcal/mol/A).
 
-    python benchmarks/mlff_heldout.py --splits v1 v1+md \\
-        --models runs/default_models/mlff_electrolyte_v2/model.pt runs/default_models/mlff_electrolyte_v3/model.pt
+    python benchmarks/mlff_heldout.py --splits v1 v1+md v1+md+md2 \\
+        --models runs/default_models/mlff_electrolyte_v3/model.pt runs/default_models/mlff_electrolyte_v4/model.pt
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from mlff.model.io import load_model
 from mlff.train.trainer import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
-STORES = {"v1": ROOT / "data/qm/electrolyte_v1_gfn2.h5.gz", "md": ROOT / "data/qm/electrolyte_md_v1_gfn2.h5.gz"}
-SPLIT = {"fractions": [0.8, 0.1, 0.1], "seed": 0, "by_group": True}
+STORES = {"v1": ROOT / "data/qm/electrolyte_v1_gfn2.h5.gz", "md": ROOT / "data/qm/electrolyte_md_v1_gfn2.h5.gz",
+          "md2": ROOT / "data/qm/electrolyte_md_v2_gfn2.h5.gz"}
+SPLIT = {"fractions": [0.8, 0.1, 0.1], "seed": 0, "by_group": True, "order": "shuffle"}
 
 
 def held_out_keys(split: str) -> tuple[set[str], set[str]]:
@@ -39,13 +41,14 @@ def held_out_keys(split: str) -> tuple[set[str], set[str]]:
 def subsets(splits: list[tuple[set[str], set[str]]]) -> dict[str, Subset]:
     """Structures held out by every split that holds their store: those of the gas-phase store, and the
     liquid clusters by their MD source."""
-    dataset = load_dataset({"kind": "label_store", "paths": [str(STORES["v1"]), str(STORES["md"])]})
+    paths = sorted(set().union(*(stores for stores, _ in splits)))
+    dataset = load_dataset({"kind": "label_store", "paths": paths})
     parts: dict[str, list[int]] = {}
     for i, (shard, key) in enumerate(dataset.index):
         path = str(dataset.paths[shard])
         if not all(f"{path}:{key}" in keys for stores, keys in splits if path in stores):
             continue
-        if shard == 0:
+        if path == str(STORES["v1"]):
             name = "gas phase (electrolyte_v1)"
         else:
             source = dataset.provenance(i).get("source", "")
@@ -57,17 +60,18 @@ def subsets(splits: list[tuple[set[str], set[str]]]) -> dict[str, Subset]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", required=True)
-    parser.add_argument("--splits", nargs="+", default=["v1", "v1+md"], help="store sets the models trained on")
+    parser.add_argument("--splits", nargs="+", default=["v1", "v1+md", "v1+md+md2"],
+                        help=f"the store sets the models and their ancestors trained on, '+'-joined {sorted(STORES)}")
     args = parser.parse_args()
     parts = subsets([held_out_keys(s) for s in args.splits])
     print("| model | subset | structures | energy MAE kcal/mol/atom | energy MAE kcal/mol | force MAE kcal/mol/A |")
     print("|---|---|---|---|---|---|")
     for path in args.models:
-        model = load_model(path)
+        model, label = load_model(path), Path(path).parent.name if Path(path).stem == "model" else Path(path).stem
         collater = Collater(model.config.cutoff, model.config.long_cutoff)
         for name, subset in parts.items():
             metrics, _ = evaluate(model, subset, ["energy", "forces"], collater, batch_size=8)
-            print(f"| {Path(path).parent.name} | {name} | {len(subset)} | {metrics['energy_mae']:.3f} | "
+            print(f"| {label} | {name} | {len(subset)} | {metrics['energy_mae']:.3f} | "
                   f"{metrics['energy_structure_mae']:.2f} | {metrics['forces_mae']:.2f} |", flush=True)
 
 
