@@ -1,11 +1,12 @@
 """Held-out errors of mlff models on gas-phase and liquid-cluster data, with the splits mlff-train used.
 
 A model fine-tuned on a larger data set and its ancestors were trained on different splits (v2:
-``electrolyte_v1``; v3: + ``electrolyte_md_v1``; v4: + ``electrolyte_md_v2``). Each split is rebuilt here
-exactly as mlff-train built it (``data.split``: 0.8 / 0.1 / 0.1, seed 0, by group, in the ``shuffle``
-order they were trained with), and a structure counts as held out only when it is in the validation or
-test part of every split that includes its store. Errors per model and per subset: energy MAE per atom
-and per structure (kcal/mol), force-component MAE (kcal/mol/A).
+``electrolyte_v1``; v3: + ``electrolyte_md_v1``; v4: + ``electrolyte_md_v2``). Each split is rebuilt
+here exactly as mlff-train built it (``data.split``: 0.8 / 0.1 / 0.1, seed 0, by group, in the
+``shuffle`` order they were trained with; ``v1+md+md2:hash`` for a model trained in the hash order, like
+v5), and a structure counts as held out only when it is in the validation or test part of every split
+that includes its store. Errors per model and per subset: energy MAE per atom and per structure
+(kcal/mol), force-component MAE (kcal/mol/A).
 
     python benchmarks/mlff_heldout.py --splits v1 v1+md v1+md+md2 \\
         --models runs/default_models/mlff_electrolyte_v3/model.pt runs/default_models/mlff_electrolyte_v4/model.pt
@@ -30,9 +31,11 @@ SPLIT = {"fractions": [0.8, 0.1, 0.1], "seed": 0, "by_group": True, "order": "sh
 
 
 def held_out_keys(split: str) -> tuple[set[str], set[str]]:
-    """The stores of ``split`` and the ``store:key`` of its validation and test structures."""
-    dataset = load_dataset({"kind": "label_store", "paths": [str(STORES[s]) for s in split.split("+")]})
-    _, validation, test = split_dataset(dataset, SPLIT)
+    """The stores of ``split`` (``v1+md``, or ``v1+md:hash`` for another split order) and the
+    ``store:key`` of its validation and test structures."""
+    stores, _, order = split.partition(":")
+    dataset = load_dataset({"kind": "label_store", "paths": [str(STORES[s]) for s in stores.split("+")]})
+    _, validation, test = split_dataset(dataset, {**SPLIT, "order": order or SPLIT["order"]})
     keys = {f"{dataset.paths[dataset.index[i][0]]}:{dataset.index[i][1]}" for i in [*validation.indices,
                                                                                     *test.indices]}
     return {str(p) for p in dataset.paths}, keys
@@ -61,7 +64,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", required=True)
     parser.add_argument("--splits", nargs="+", default=["v1", "v1+md", "v1+md+md2"],
-                        help=f"the store sets the models and their ancestors trained on, '+'-joined {sorted(STORES)}")
+                        help=f"the store sets the models and their ancestors trained on, '+'-joined {sorted(STORES)}, "
+                        "with ':hash' for models trained with that split order")
     args = parser.parse_args()
     parts = subsets([held_out_keys(s) for s in args.splits])
     print("| model | subset | structures | energy MAE kcal/mol/atom | energy MAE kcal/mol | force MAE kcal/mol/A |")

@@ -63,8 +63,8 @@ class ForceField(nn.Module):
             else None
         self.dispersion = Dispersion(elements, config.dispersion, config.long_cutoff) if config.dispersion.enabled \
             else None
-        self.repulsion = ZBLRepulsion(elements, config.cutoff, config.envelope_exponent) \
-            if config.repulsion.enabled else None
+        self.repulsion = ZBLRepulsion(elements, config.cutoff, config.envelope_exponent,
+                                      config.repulsion.covalent_scale) if config.repulsion.enabled else None
         self.ewald = EwaldParameters.from_tolerance(config.long_cutoff, config.electrostatics.ewald_tolerance)
 
     @property

@@ -41,9 +41,13 @@ class PolynomialEnvelope(nn.Module):
         self.cutoff, self.p = cutoff, exponent
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
-        p, d = self.p, r / self.cutoff
-        u = 1.0 - (p + 1) * (p + 2) / 2 * d**p + p * (p + 2) * d ** (p + 1) - p * (p + 1) / 2 * d ** (p + 2)
-        return torch.where(d < 1.0, u, torch.zeros_like(u))
+        return polynomial_envelope(r / self.cutoff, self.p)
+
+
+def polynomial_envelope(d: torch.Tensor, p: int) -> torch.Tensor:
+    """The envelope u(d) of :class:`PolynomialEnvelope` at reduced distances d = r / rc."""
+    u = 1.0 - (p + 1) * (p + 2) / 2 * d**p + p * (p + 2) * d ** (p + 1) - p * (p + 1) / 2 * d ** (p + 2)
+    return torch.where(d < 1.0, u, torch.zeros_like(u))
 
 
 def smooth_switch(r: torch.Tensor, r_on: float, r_off: float) -> torch.Tensor:

@@ -10,7 +10,8 @@ from mlff.data.structure import Structure
 
 ELEMENTS = [1, 3, 6, 8]
 SMALL = {"elements": ELEMENTS, "cutoff": 3.0, "long_cutoff": 4.5, "features": 8, "layers": 2, "n_radial": 4,
-         "readout_hidden": 8, "electrostatics": {"gaussian_width": 0.5}, "repulsion": {"enabled": True}}
+         "readout_hidden": 8, "electrostatics": {"gaussian_width": 0.5},
+         "repulsion": {"enabled": True, "covalent_scale": 1.0}}
 
 
 def random_positions(rng: np.random.Generator, n: int, box: np.ndarray, min_distance: float = 1.0,

@@ -136,7 +136,7 @@ def test_float32_matches_float64(model):
     out = single(batch_of(structures, single, torch.float32), compute_stress=True)
     assert out["energy"].dtype == torch.float32
     np.testing.assert_allclose(out["energy"].detach().numpy(), ref["energy"], rtol=1e-5, atol=1e-4)
-    np.testing.assert_allclose(out["forces"].detach().numpy(), ref["forces"], atol=1e-3)
+    np.testing.assert_allclose(out["forces"].detach().numpy(), ref["forces"], rtol=1e-5, atol=1e-3)
 
 
 @pytest.mark.parametrize("switch", ["charges", "electrostatics", "dispersion", "repulsion", "lmax1"])

@@ -243,7 +243,7 @@ def test_ensemble_and_committee(tmp_path):
     assert torch.allclose(mixed["energy"], mixed["energies"].mean(dim=0))
     assert torch.allclose(mixed["energy_std"], (mixed["energies"][0] - mixed["energies"][1]).abs() / 2)
     with pytest.raises(ValueError, match="elements / cutoffs"):
-        Committee([load_model(paths[0]), build_model({**FAST, "cutoff": 2.5})])
+        Committee([load_model(paths[0]), build_model({**FAST, "cutoff": 2.6})])
 
 
 def write_extxyz(structures: list[Structure], path) -> None:
