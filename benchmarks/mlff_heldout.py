@@ -6,7 +6,9 @@ here exactly as mlff-train built it (``data.split``: 0.8 / 0.1 / 0.1, seed 0, by
 ``shuffle`` order they were trained with; ``v1+md+md2:hash`` for a model trained in the hash order, like
 v5), and a structure counts as held out only when it is in the validation or test part of every split
 that includes its store. Errors per model and per subset: energy MAE per atom and per structure
-(kcal/mol), force-component MAE (kcal/mol/A).
+(kcal/mol), force-component MAE (kcal/mol/A), and for clusters the MAE and mean signed error of the
+interaction energy E(cluster) - sum of E(molecule) at the cluster's geometry (kcal/mol), the cohesion
+a liquid's density rests on.
 
     python benchmarks/mlff_heldout.py --splits v1 v1+md v1+md+md2 \\
         --models runs/default_models/mlff_electrolyte_v3/model.pt runs/default_models/mlff_electrolyte_v4/model.pt
@@ -17,10 +19,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+import torch
 from torch.utils.data import Subset
 
 from mlff.data import load_dataset, split_dataset
-from mlff.data.batch import Collater
+from mlff.data.batch import Collater, collate
+from mlff.data.structure import Structure
 from mlff.model.io import load_model
 from mlff.train.trainer import evaluate
 
@@ -60,6 +65,28 @@ def subsets(splits: list[tuple[set[str], set[str]]]) -> dict[str, Subset]:
     return {name: Subset(dataset, idx) for name, idx in sorted(parts.items())}
 
 
+def interaction_energy_errors(model, subset: Subset) -> tuple[float, float]:
+    """MAE and mean signed error (model - label, kcal/mol; > 0: too weakly bound) of the model's
+    interaction energies, over the structures of ``subset`` that have one (clusters with their
+    molecules in the provenance); NaN if none."""
+    errors = []
+    for i in subset.indices:
+        record = subset.dataset.record(i)
+        reference, fragments = record.labels.get("interaction_energy"), record.provenance.get("fragments")
+        if reference is None or not fragments or not np.isfinite(reference):
+            continue
+        whole = subset.dataset[i]
+        owner = np.asarray(fragments)
+        parts = [whole, *(Structure(numbers=whole.numbers[owner == k], positions=whole.positions[owner == k],
+                                    total_charge=float(q))
+                          for k, q in enumerate(record.provenance["fragment_charges"]))]
+        batch = collate(parts, model.config.cutoff, model.config.long_cutoff)
+        with torch.enable_grad():
+            energy = model(batch, create_graph=False)["energy"].detach().numpy()
+        errors.append(energy[0] - energy[1:].sum() - float(reference))
+    return (float(np.mean(np.abs(errors))), float(np.mean(errors))) if errors else (float("nan"), float("nan"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", required=True)
@@ -68,15 +95,17 @@ def main() -> None:
                         "with ':hash' for models trained with that split order")
     args = parser.parse_args()
     parts = subsets([held_out_keys(s) for s in args.splits])
-    print("| model | subset | structures | energy MAE kcal/mol/atom | energy MAE kcal/mol | force MAE kcal/mol/A |")
-    print("|---|---|---|---|---|---|")
+    print("| model | subset | structures | energy MAE kcal/mol/atom | energy MAE kcal/mol | force MAE kcal/mol/A | "
+          "E_int MAE (mean signed) kcal/mol |\n|---|---|---|---|---|---|---|")
     for path in args.models:
         model, label = load_model(path), Path(path).parent.name if Path(path).stem == "model" else Path(path).stem
         collater = Collater(model.config.cutoff, model.config.long_cutoff)
         for name, subset in parts.items():
             metrics, _ = evaluate(model, subset, ["energy", "forces"], collater, batch_size=8)
+            e_int, bias = interaction_energy_errors(model, subset)
             print(f"| {label} | {name} | {len(subset)} | {metrics['energy_mae']:.3f} | "
-                  f"{metrics['energy_structure_mae']:.2f} | {metrics['forces_mae']:.2f} |", flush=True)
+                  f"{metrics['energy_structure_mae']:.2f} | {metrics['forces_mae']:.2f} | "
+                  f"{'-' if np.isnan(e_int) else f'{e_int:.1f} ({bias:+.1f})'} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -98,9 +98,12 @@ class LabelStoreDataset(Dataset):
 
     def __getitem__(self, item: int) -> Structure:
         shard, key = self.index[item]
-        store = self._store(shard)
-        record = store.read(key)
-        return record_to_structure(record, self.charges_scheme, f"{self.paths[shard]}:{key}")
+        return record_to_structure(self.record(item), self.charges_scheme, f"{self.paths[shard]}:{key}")
+
+    def record(self, index: int) -> Record:
+        """The stored record of item ``index``: every label (internal units) and the provenance."""
+        shard, key = self.index[index]
+        return self._store(shard).read(key)
 
     def __iter__(self) -> Iterator[Structure]:
         return (self[i] for i in range(len(self)))
