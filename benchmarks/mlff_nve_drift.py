@@ -8,7 +8,7 @@ long run can be read before it ends. At the end prints the drift of the total en
 fit, kT per degree of freedom per ns), its RMS fluctuation about the line (kJ/mol) and the cost per
 step.
 
-    .venv/bin/python benchmarks/mlff_nve_drift.py [--model data/models/mlff_electrolyte_v3.pt] [--ps 10]
+    .venv/bin/python benchmarks/mlff_nve_drift.py [--model data/models/mlff_electrolyte_v4.pt] [--ps 10]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import openmm.unit as u
 from elyte.box import build_box
 from elyte import units
 from liquid_md import TEMPERATURE
+from mlff.model.io import SHIPPED_MODEL
 from mlff.openmm import MLFFForceField
 from polff_nve_drift import KT_298, electrolyte
 
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=str(ROOT / "data/models/mlff_electrolyte_v3.pt"))
+    parser.add_argument("--model", default=str(ROOT / "data" / SHIPPED_MODEL))
     parser.add_argument("--dtype", default="float64")
     parser.add_argument("--pairs", type=int, default=4)
     parser.add_argument("--ps", type=float, default=10.0, help="NVE picoseconds")

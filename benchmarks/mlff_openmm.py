@@ -1,6 +1,6 @@
 """mlff in OpenMM: time per energy + forces step of the native plugin force against the Python paths.
 
-Usage: ``python benchmarks/mlff_openmm.py [--model data/models/mlff_electrolyte_v3.pt] [--threads 2]
+Usage: ``python benchmarks/mlff_openmm.py [--model data/models/mlff_electrolyte_v4.pt] [--threads 2]
 [--steps 3] [--dtype float32 float64]``.
 
 On ``data/structures/lipf6_ec_dmc_4116.data.gz`` (4,116 atoms, periodic) prints, per dtype: the
@@ -26,7 +26,7 @@ import torch
 from elyte import units
 from elyte.elements import masses
 from elyte.io.structures import read_structure
-from mlff.model.io import load_model
+from mlff.model.io import SHIPPED_MODEL, load_model
 from mlff.openmm import mlff_force, python_force
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +54,7 @@ def _time(context: openmm.Context, steps: int) -> tuple[float, np.ndarray]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(ROOT / "data/models/mlff_electrolyte_v3.pt"))
+    parser.add_argument("--model", default=str(ROOT / "data" / SHIPPED_MODEL))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--dtype", nargs="+", default=["float32", "float64"])

@@ -105,7 +105,7 @@ def ours_step(model_path: str, dtype: str, threads: int, steps: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mace-python", default="/tmp/venv_mace/bin/python")
-    parser.add_argument("--model", default=str(ROOT / "data/models/mlff_electrolyte_v3.pt"))
+    parser.add_argument("--model", help="our model file (default: the shipped one)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--dtype", nargs="+", default=["float32", "float64"])
@@ -114,6 +114,9 @@ def main() -> None:
     if args.peer:
         print(json.dumps(mace_step(args.peer, args.threads, args.steps)))
         return
+    from mlff.model.io import SHIPPED_MODEL  # not at the top: the MACE side runs this file in its own venv
+
+    args.model = args.model or str(ROOT / "data" / SHIPPED_MODEL)
     os.environ.setdefault("ELYTE_CACHE", tempfile.mkdtemp(prefix="elyte_bench_"))
     # e3nn (pinned by mace) loads its own constants file with torch.load's pre-2.6 default
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}

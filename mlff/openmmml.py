@@ -21,17 +21,15 @@ from openmmml.mlpotential import MLPotentialImpl, MLPotentialImplFactory
 
 from elyte.errors import InputError
 from elyte.paths import data_dir
-from mlff.model.io import load_model
+from mlff.model.io import SHIPPED_MODEL, load_model
 from mlff.openmm import mlff_force
-
-DEFAULT_MODEL = "models/mlff_electrolyte_v3.pt"  # under data/
 
 
 class ElyteMLFFPotentialImplFactory(MLPotentialImplFactory):
     """Creates :class:`ElyteMLFFPotentialImpl` for ``MLPotential('elyte-mlff', modelPath=...)``."""
 
     def createImpl(self, name: str, modelPath: str | Path | None = None, **args) -> MLPotentialImpl:
-        return ElyteMLFFPotentialImpl(modelPath or data_dir() / DEFAULT_MODEL)
+        return ElyteMLFFPotentialImpl(modelPath or data_dir() / SHIPPED_MODEL)
 
 
 class ElyteMLFFPotentialImpl(MLPotentialImpl):

@@ -8,16 +8,18 @@
 #   3. the gas-phase mlff model v2 -> runs/default_models/mlff_electrolyte_v2/model.pt (~16 min, 2 threads)
 #   4. liquid MD (ByteFF-Pol on the 4,116-atom box; the v2 model on a 354-atom box) and GFN2-xTB labels
 #      of solvation shells cut from it -> data/qm/electrolyte_md_v1_gfn2.h5.gz                 (~20 min)
-#   5. the shipped mlff model: v2 fine-tuned on both stores -> data/models/mlff_electrolyte_v3.pt
+#   5. mlff v3: v2 fine-tuned on both stores -> runs/default_models/mlff_electrolyte_v3/model.pt (~16 min)
 #   6. liquid MD with v3 (354-atom box: NVT 298 and 400 K, and an NPT run that the bond check stops) and
 #      GFN2-xTB labels of shells cut from it -> data/qm/electrolyte_md_v2_gfn2.h5.gz          (~50 min)
-# Steps 3 and 5 pin data.split.order=shuffle, the split order these models were trained with.
+#   7. the shipped mlff model: v3 fine-tuned on the three stores -> data/models/mlff_electrolyte_v4.pt
+#      (~13 min)
+# Steps 3, 5 and 7 pin data.split.order=shuffle, the split order these models were trained with.
 # Pass step numbers to run only some, e.g. `bash scripts/train_default_models.sh 2 3`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 RUNS=runs/default_models
-steps=${*:-1 2 3 4 5 6}
+steps=${*:-1 2 3 4 5 6 7}
 mkdir -p "$RUNS" data/models/polff_gnn_v2
 
 for step in $steps; do case $step in
@@ -59,8 +61,7 @@ for step in $steps; do case $step in
   OMP_NUM_THREADS=2 $BIN/mlff-train init_from=$RUNS/mlff_electrolyte_v2/model.pt data.kind=label_store \
     'data.paths=[data/qm/electrolyte_v1_gfn2.h5.gz,data/qm/electrolyte_md_v1_gfn2.h5.gz]' \
     train.epochs=40 train.lr=3e-4 train.warmup_steps=50 data.split.order=shuffle \
-    hydra.run.dir=$RUNS/mlff_electrolyte_v3
-  cp $RUNS/mlff_electrolyte_v3/model.pt data/models/mlff_electrolyte_v3.pt ;;
+    hydra.run.dir=$RUNS/mlff_electrolyte_v3 ;;
 6)
   # the trajectories configs/label/recipe/electrolyte_md_v2.yaml cuts its clusters from
   v3="structure=$RUNS/box_354/box.extxyz forcefield.model=$RUNS/mlff_electrolyte_v3/model.pt forcefield.dtype=float32"
@@ -75,5 +76,11 @@ for step in $steps; do case $step in
   OMP_NUM_THREADS=1 $BIN/elyte-label recipe=electrolyte_md_v2 store=$RUNS/electrolyte_md_v2_gfn2.h5 workers=2 \
     'requests=[energy,forces,dipole,charges_mulliken,dftd4,interaction_energy]' hydra.run.dir=$RUNS/label_md_v2
   gzip -9 -n -c $RUNS/electrolyte_md_v2_gfn2.h5 > data/qm/electrolyte_md_v2_gfn2.h5.gz ;;
-*) echo "unknown step $step (1: DFT labels, 2: polff GNN, 3-6: mlff)" >&2; exit 2 ;;
+7)
+  OMP_NUM_THREADS=2 $BIN/mlff-train init_from=$RUNS/mlff_electrolyte_v3/model.pt data.kind=label_store \
+    'data.paths=[data/qm/electrolyte_v1_gfn2.h5.gz,data/qm/electrolyte_md_v1_gfn2.h5.gz,data/qm/electrolyte_md_v2_gfn2.h5.gz]' \
+    train.epochs=25 train.lr=3e-4 train.warmup_steps=50 data.split.order=shuffle \
+    hydra.run.dir=$RUNS/mlff_electrolyte_v4
+  cp $RUNS/mlff_electrolyte_v4/model.pt data/models/mlff_electrolyte_v4.pt ;;
+*) echo "unknown step $step (1: DFT labels, 2: polff GNN, 3-7: mlff)" >&2; exit 2 ;;
 esac; done

@@ -52,9 +52,9 @@ class DispersionConfig:
 class RepulsionConfig:
     """ZBL screened nuclear repulsion (off for model files written before the term existed, on in
     configs/model/default.yaml). ``covalent_scale``: each pair's repulsion vanishes at that multiple of
-    the sum of the two covalent radii, so it acts only below bonding distances; ``None`` (model files
-    written before 2026-12-07) lets it reach the message-passing cutoff, where its tail adds ~3 kcal/mol
-    per intermolecular contact in a liquid that the network has to cancel."""
+    the sum of the two covalent radii, so it acts only below bonding distances; ``None`` (the default,
+    and every model file before 2026-12-07) lets it reach the message-passing cutoff, where its tail adds
+    1-3 kcal/mol per intermolecular contact in a liquid that the network has to cancel."""
 
     enabled: bool = False
     covalent_scale: float | None = None

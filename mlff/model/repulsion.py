@@ -5,15 +5,14 @@ lengths in A).
 E = sum_{i<j} k_e Z_i Z_j / r phi(r / a_ij) u(r),  a_ij = 0.46850 / (Z_i^0.23 + Z_j^0.23),
 phi(x) = 0.18175 e^(-3.19980 x) + 0.50986 e^(-0.94229 x) + 0.28022 e^(-0.40290 x) + 0.02817 e^(-0.20162 x)
 (J. F. Ziegler, J. P. Biersack, U. Littmark, The Stopping and Range of Ions in Solids, 1985), with u
-the model's polynomial envelope at each pair's reach r_c,ij: s (R_i + R_j) with the covalent radii R
-and ``covalent_scale`` s (the reach of MACE's ZBL term at s = 1), or the message-passing cutoff when
-s is unset (model files before 2026-12-07). It dominates below ~1 A (Li-O at 1.0 A: ~260 kcal/mol
-unscreened, ~210 within the covalent reach of 1.94 A); without it a model trained on near-equilibrium
-data can let atoms collapse in MD. Why the covalent reach: ZBL's slowest exponential leaves
-1-3 kcal/mol per pair at 2.5-3.5 A (O-H at 2.5 A: 2.5, C-O at 3.2 A: 1.3), which in a liquid sums to
-~+1,000 kcal/mol over the intermolecular contacts of a 354-atom LiPF6 / EC / DMC box, doubling when
-it is compressed 17 %; a network trained on clusters does not cancel that exactly, and the residue
-pushed NPT densities far below experiment.
+the model's polynomial envelope at each pair's reach r_c,ij: the message-passing cutoff (the default),
+or s (R_i + R_j) with the covalent radii R and ``covalent_scale`` s (the reach of MACE's ZBL term at
+s = 1). It dominates below ~1 A (Li-O at 1.0 A: ~260 kcal/mol; ~210 within the covalent reach of
+1.94 A); without it a model trained on near-equilibrium data can let atoms collapse in MD. The
+cutoff-wide envelope keeps a wall at 1-1.5 A intermolecular contacts (O-H at 1.2 A: ~60 kcal/mol)
+that the covalent reach drops, but its slowest exponential leaves 1-3 kcal/mol per pair at 2.5-3.5 A
+(O-H at 2.5 A: 2.5, C-O at 3.2 A: 1.3), ~+1,000 kcal/mol over the contacts of a 354-atom
+LiPF6 / EC / DMC liquid, which the network has to cancel.
 """
 
 from __future__ import annotations

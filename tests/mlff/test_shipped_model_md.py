@@ -17,11 +17,12 @@ from elyte.formulation import compose, from_config
 from elyte.md.stage import bond_lengths
 from elyte.md.topology import build_topology
 from elyte.paths import config_dir, data_dir
+from mlff.model.io import SHIPPED_MODEL
 from mlff.openmm import MLFFForceField
 
 pytestmark = pytest.mark.slow
 
-MODEL = data_dir() / "models" / "mlff_electrolyte_v3.pt"
+MODEL = data_dir() / SHIPPED_MODEL
 KT_298 = units.BOLTZMANN_KCAL * units.KCAL_TO_KJ * 298.15  # kJ/mol
 
 
