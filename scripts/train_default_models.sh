@@ -22,6 +22,18 @@ RUNS=runs/default_models
 steps=${*:-1 2 3 4 5 6 7}
 mkdir -p "$RUNS" data/models/polff_gnn_v2
 
+label_shells() {  # GFN2-xTB labels of the clusters of recipe $1 -> data/qm/$1_gfn2.h5.gz
+  OMP_NUM_THREADS=1 $BIN/elyte-label recipe="$1" store="$RUNS/$1_gfn2.h5" workers=2 \
+    'requests=[energy,forces,dipole,charges_mulliken,dftd4,interaction_energy]' \
+    hydra.run.dir="$RUNS/label_${1#electrolyte_}"
+  gzip -9 -n -c "$RUNS/$1_gfn2.h5" > "data/qm/$1_gfn2.h5.gz"
+}
+
+fine_tune() {  # fine_tune <parent run> <run> <epochs> <stores, comma-separated>: mlff model <run> from <parent>
+  OMP_NUM_THREADS=2 $BIN/mlff-train init_from="$RUNS/$1/model.pt" data.kind=label_store "data.paths=[$4]" \
+    train.epochs="$3" train.lr=3e-4 train.warmup_steps=50 data.split.order=shuffle hydra.run.dir="$RUNS/$2"
+}
+
 for step in $steps; do case $step in
 1)
   OMP_NUM_THREADS=2 $BIN/elyte-label backend=dft stores=[data/qm/electrolyte_v1_gfn2.h5.gz] 'kinds=[conformer]' \
@@ -54,14 +66,9 @@ for step in $steps; do case $step in
   OMP_NUM_THREADS=1 $BIN/mlff-simulate structure=$RUNS/box_354/box.extxyz forcefield.model=$RUNS/mlff_electrolyte_v2/model.pt \
     forcefield.dtype=float32 ensemble=nvt steps=800 friction=5.0 trajectory_every=40 segment_steps=400 \
     minimize_steps=300 threads=1 hydra.run.dir=$RUNS/md_mlff_v2_354
-  OMP_NUM_THREADS=1 $BIN/elyte-label recipe=electrolyte_md_v1 store=$RUNS/electrolyte_md_v1_gfn2.h5 workers=2 \
-    'requests=[energy,forces,dipole,charges_mulliken,dftd4,interaction_energy]' hydra.run.dir=$RUNS/label_md_v1
-  gzip -9 -n -c $RUNS/electrolyte_md_v1_gfn2.h5 > data/qm/electrolyte_md_v1_gfn2.h5.gz ;;
+  label_shells electrolyte_md_v1 ;;
 5)
-  OMP_NUM_THREADS=2 $BIN/mlff-train init_from=$RUNS/mlff_electrolyte_v2/model.pt data.kind=label_store \
-    'data.paths=[data/qm/electrolyte_v1_gfn2.h5.gz,data/qm/electrolyte_md_v1_gfn2.h5.gz]' \
-    train.epochs=40 train.lr=3e-4 train.warmup_steps=50 data.split.order=shuffle \
-    hydra.run.dir=$RUNS/mlff_electrolyte_v3 ;;
+  fine_tune mlff_electrolyte_v2 mlff_electrolyte_v3 40 data/qm/electrolyte_v1_gfn2.h5.gz,data/qm/electrolyte_md_v1_gfn2.h5.gz ;;
 6)
   # the trajectories configs/label/recipe/electrolyte_md_v2.yaml cuts its clusters from
   v3="structure=$RUNS/box_354/box.extxyz forcefield.model=$RUNS/mlff_electrolyte_v3/model.pt forcefield.dtype=float32"
@@ -73,14 +80,10 @@ for step in $steps; do case $step in
   # v3 sheds a fluoride from PF6- in this run: the bond check stops it (exit 1), its frames so far are kept
   OMP_NUM_THREADS=1 $BIN/mlff-simulate $v3 ensemble=npt steps=5000 friction=1.0 trajectory_every=250 \
     segment_steps=2500 hydra.run.dir=$RUNS/npt_mlff_v3_354 || echo "step 6: the v3 NPT run stopped early (expected)"
-  OMP_NUM_THREADS=1 $BIN/elyte-label recipe=electrolyte_md_v2 store=$RUNS/electrolyte_md_v2_gfn2.h5 workers=2 \
-    'requests=[energy,forces,dipole,charges_mulliken,dftd4,interaction_energy]' hydra.run.dir=$RUNS/label_md_v2
-  gzip -9 -n -c $RUNS/electrolyte_md_v2_gfn2.h5 > data/qm/electrolyte_md_v2_gfn2.h5.gz ;;
+  label_shells electrolyte_md_v2 ;;
 7)
-  OMP_NUM_THREADS=2 $BIN/mlff-train init_from=$RUNS/mlff_electrolyte_v3/model.pt data.kind=label_store \
-    'data.paths=[data/qm/electrolyte_v1_gfn2.h5.gz,data/qm/electrolyte_md_v1_gfn2.h5.gz,data/qm/electrolyte_md_v2_gfn2.h5.gz]' \
-    train.epochs=25 train.lr=3e-4 train.warmup_steps=50 data.split.order=shuffle \
-    hydra.run.dir=$RUNS/mlff_electrolyte_v4
+  fine_tune mlff_electrolyte_v3 mlff_electrolyte_v4 25 \
+    data/qm/electrolyte_v1_gfn2.h5.gz,data/qm/electrolyte_md_v1_gfn2.h5.gz,data/qm/electrolyte_md_v2_gfn2.h5.gz
   cp $RUNS/mlff_electrolyte_v4/model.pt data/models/mlff_electrolyte_v4.pt ;;
 *) echo "unknown step $step (1: DFT labels, 2: polff GNN, 3-7: mlff)" >&2; exit 2 ;;
 esac; done
