@@ -144,13 +144,15 @@ def main() -> None:
     parser.add_argument("--dtype", default="float64", choices=["float32", "float64"])
     parser.add_argument("--mace-python", default="/tmp/venv_mace/bin/python")
     parser.add_argument("--out", type=Path, default=ROOT / "runs/bench_mlff_vs_mace_training")
+    parser.add_argument("--only", choices=["ours", "MACE"], help="train (or evaluate) one side only")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     counts = export_split(args.store.resolve(), args.out)
     print(f"split of {args.store.name}: {counts}", flush=True)
-    rows = {"ours": ours(args.store.resolve(), args.out, args.epochs_ours, args.threads, args.dtype),
-            "MACE": mace(args.out, args.epochs_mace, args.threads, args.dtype, args.mace_python)}
-    (args.out / "results.json").write_text(json.dumps(rows, indent=2))
+    sides = {"ours": lambda: ours(args.store.resolve(), args.out, args.epochs_ours, args.threads, args.dtype),
+             "MACE": lambda: mace(args.out, args.epochs_mace, args.threads, args.dtype, args.mace_python)}
+    rows = {name: run() for name, run in sides.items() if args.only in (None, name)}
+    (args.out / f"results{'_' + args.only if args.only else ''}.json").write_text(json.dumps(rows, indent=2))
     print("| model | parameters | epochs | training wall (min) | structures/s | test energy MAE (kcal/mol/atom) | "
           "test energy MAE (kcal/mol) | test force MAE (kcal/mol/A) |\n|---|---|---|---|---|---|---|---|")
     for name, r in rows.items():
