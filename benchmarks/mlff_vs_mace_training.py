@@ -69,10 +69,14 @@ def export_split(store: Path, out: Path) -> dict[str, int]:
 
 def timed(command: list[str], run_dir: Path, threads: int, env: dict | None = None) -> float:
     """Runs ``command`` once (its log in ``run_dir``) and returns its wall time (s), kept in
-    ``run_dir/timing.json`` so that a finished training is not redone."""
+    ``run_dir/timing.json`` so that a finished training is not redone (unless the command changed)."""
     timing = run_dir / "timing.json"
     if timing.exists():
-        return json.loads(timing.read_text())["wall_s"]
+        done = json.loads(timing.read_text())
+        if done["command"] != command:
+            sys.exit(f"{run_dir} holds a training with other settings ({' '.join(done['command'][1:])}); "
+                     "remove it or choose another --out")
+        return done["wall_s"]
     run_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **(env or {}), "OMP_NUM_THREADS": str(threads)}
     start = time.perf_counter()
