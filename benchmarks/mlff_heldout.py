@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import Subset
 
+from elyte.labels.inputs import structure_from_record
 from mlff.data import load_dataset, split_dataset
 from mlff.data.batch import Collater, collate
 from mlff.data.structure import Structure
@@ -75,11 +76,10 @@ def interaction_energy_errors(model, subset: Subset) -> tuple[float, float]:
         reference, fragments = record.labels.get("interaction_energy"), record.provenance.get("fragments")
         if reference is None or not fragments or not np.isfinite(reference):
             continue
-        whole = subset.dataset[i]
-        owner = np.asarray(fragments)
-        parts = [whole, *(Structure(numbers=whole.numbers[owner == k], positions=whole.positions[owner == k],
-                                    total_charge=float(q))
-                          for k, q in enumerate(record.provenance["fragment_charges"]))]
+        cluster = structure_from_record(record)
+        molecules = (cluster.fragment(k) for k in range(len(cluster.fragment_charges)))
+        parts = [subset.dataset[i], *(Structure(numbers=m.numbers, positions=m.positions, total_charge=m.charge)
+                                      for m in molecules)]
         batch = collate(parts, model.config.cutoff, model.config.long_cutoff)
         with torch.enable_grad():
             energy = model(batch, create_graph=False)["energy"].detach().numpy()

@@ -6,8 +6,8 @@ extended XYZ (eV, eV/A; ``REF_energy`` / ``REF_forces``) for MACE, which trains 
 (``mace_run_train``: EMA, AMSGrad, E0s fitted to the training set, its default loss weights and
 schedule) at a similar parameter count. The epoch counts are chosen by the user so the two wall times
 match (both are reported); each training is skipped when its run directory already holds a result.
-Errors of both models come from the same formulas here (kcal/mol, kcal/mol/A): energy MAE per atom
-and per structure, force-component MAE.
+Errors of both models have the same definitions (kcal/mol, kcal/mol/A): energy MAE per atom and per
+structure, force-component MAE (mlff's metrics for ours, the same formulas on MACE's predictions).
 
 MACE lives in its own virtual environment (its pins clash with ours):
 ``python3 -m venv /tmp/venv_mace && /tmp/venv_mace/bin/pip install torch==2.13.0 mace-torch``. Then
