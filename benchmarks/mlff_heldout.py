@@ -19,20 +19,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-import torch
 from torch.utils.data import Subset
 
-from elyte.labels.inputs import structure_from_record
 from mlff.data import load_dataset, split_dataset
-from mlff.data.batch import Collater, collate
-from mlff.data.structure import Structure
+from mlff.data.batch import Collater
 from mlff.model.io import load_model
 from mlff.train.trainer import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 STORES = {"v1": ROOT / "data/qm/electrolyte_v1_gfn2.h5.gz", "md": ROOT / "data/qm/electrolyte_md_v1_gfn2.h5.gz",
-          "md2": ROOT / "data/qm/electrolyte_md_v2_gfn2.h5.gz"}
+          "md2": ROOT / "data/qm/electrolyte_md_v2_gfn2.h5.gz", "dimers": ROOT / "data/qm/solvent_dimers_v1_gfn2.h5.gz"}
+NAMED = {"v1": "gas phase (electrolyte_v1)", "dimers": "solvent dimers (solvent_dimers_v1)"}
 SPLIT = {"fractions": [0.8, 0.1, 0.1], "seed": 0, "by_group": True, "order": "shuffle"}
 
 
@@ -48,8 +45,8 @@ def held_out_keys(split: str) -> tuple[set[str], set[str]]:
 
 
 def subsets(splits: list[tuple[set[str], set[str]]]) -> dict[str, Subset]:
-    """Structures held out by every split that holds their store: those of the gas-phase store, and the
-    liquid clusters by their MD source."""
+    """Structures held out by every split that holds their store: those of the gas-phase and dimer
+    stores, and the liquid clusters by their MD source."""
     paths = sorted(set().union(*(stores for stores, _ in splits)))
     dataset = load_dataset({"kind": "label_store", "paths": paths})
     parts: dict[str, list[int]] = {}
@@ -57,34 +54,14 @@ def subsets(splits: list[tuple[set[str], set[str]]]) -> dict[str, Subset]:
         path = str(dataset.paths[shard])
         if not all(f"{path}:{key}" in keys for stores, keys in splits if path in stores):
             continue
-        if path == str(STORES["v1"]):
-            name = "gas phase (electrolyte_v1)"
+        named = [NAMED[k] for k in NAMED if path == str(STORES[k])]
+        if named:
+            name = named[0]
         else:
             source = dataset.provenance(i).get("source", "")
             name = f"liquid clusters, {Path(source).parent.name or 'conformers'}"
         parts.setdefault(name, []).append(i)
     return {name: Subset(dataset, idx) for name, idx in sorted(parts.items())}
-
-
-def interaction_energy_errors(model, subset: Subset) -> tuple[float, float]:
-    """MAE and mean signed error (model - label, kcal/mol; > 0: too weakly bound) of the model's
-    interaction energies, over the structures of ``subset`` that have one (clusters with their
-    molecules in the provenance); NaN if none."""
-    errors = []
-    for i in subset.indices:
-        record = subset.dataset.record(i)
-        reference, fragments = record.labels.get("interaction_energy"), record.provenance.get("fragments")
-        if reference is None or not fragments or not np.isfinite(reference):
-            continue
-        cluster = structure_from_record(record)
-        molecules = (cluster.fragment(k) for k in range(len(cluster.fragment_charges)))
-        parts = [subset.dataset[i], *(Structure(numbers=m.numbers, positions=m.positions, total_charge=m.charge)
-                                      for m in molecules)]
-        batch = collate(parts, model.config.cutoff, model.config.long_cutoff)
-        with torch.enable_grad():
-            energy = model(batch, create_graph=False)["energy"].detach().numpy()
-        errors.append(energy[0] - energy[1:].sum() - float(reference))
-    return (float(np.mean(np.abs(errors))), float(np.mean(errors))) if errors else (float("nan"), float("nan"))
 
 
 def main() -> None:
@@ -99,13 +76,13 @@ def main() -> None:
           "E_int MAE (mean signed) kcal/mol |\n|---|---|---|---|---|---|---|")
     for path in args.models:
         model, label = load_model(path), Path(path).parent.name if Path(path).stem == "model" else Path(path).stem
-        collater = Collater(model.config.cutoff, model.config.long_cutoff)
+        collater = Collater(model.config.cutoff, model.config.long_cutoff, molecules=True)
         for name, subset in parts.items():
-            metrics, _ = evaluate(model, subset, ["energy", "forces"], collater, batch_size=8)
-            e_int, bias = interaction_energy_errors(model, subset)
+            metrics, _ = evaluate(model, subset, ["energy", "forces", "interaction_energy"], collater, batch_size=8)
+            e_int = (f"{metrics['interaction_energy_mae']:.1f} ({metrics['interaction_energy_bias']:+.1f})"
+                     if "interaction_energy_mae" in metrics else "-")
             print(f"| {label} | {name} | {len(subset)} | {metrics['energy_mae']:.3f} | "
-                  f"{metrics['energy_structure_mae']:.2f} | {metrics['forces_mae']:.2f} | "
-                  f"{'-' if np.isnan(e_int) else f'{e_int:.1f} ({bias:+.1f})'} |", flush=True)
+                  f"{metrics['energy_structure_mae']:.2f} | {metrics['forces_mae']:.2f} | {e_int} |", flush=True)
 
 
 if __name__ == "__main__":

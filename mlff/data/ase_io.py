@@ -5,6 +5,8 @@ info, as other codes write it: stress = -virial / volume), charges in e and dipo
 A file may state other units: extxyz frames through ``energy_unit`` / ``length_unit`` in their info
 line, ASE databases through the same keys in their metadata. The caller states the units it expects
 (``units``); a file that states different ones is refused rather than silently rescaled twice.
+A cluster may carry an ``interaction_energy`` (energy units) in its info, with the molecule of every
+atom as a per-atom ``fragments`` array and the molecules' charges as ``fragment_charges`` in the info.
 """
 
 from __future__ import annotations
@@ -106,6 +108,9 @@ def _from_atoms(atoms: ase.Atoms, units: dict[str, str], source: str, info: dict
         stress=stress,
         charges=results.get("charges"),
         dipole=np.asarray(results["dipole"]) * length if "dipole" in results else None,
+        interaction_energy=info["interaction_energy"] * energy if "interaction_energy" in info else None,
+        fragments=atoms.arrays.get("fragments"),
+        fragment_charges=info.get("fragment_charges"),
         group=str(info["group"]) if "group" in info else None,
         source=source,
     )

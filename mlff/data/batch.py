@@ -5,6 +5,10 @@ with integer lattice shifts s such that the edge vector is x_j - x_i + s @ cell.
 built: ``edge_index`` within the message-passing cutoff and ``long_edge_index`` within the cutoff of
 the physics terms (Ewald real space, dispersion), which may be longer. Labels a structure lacks are
 zero with their mask False. Units as :mod:`mlff.data.structure`.
+
+Interaction energies need the model's energy of each molecule of a cluster alone: collated with
+``molecules=True``, the molecules of every structure with an interaction-energy label follow the
+structures as extra unlabelled structures, and ``molecule_of`` names the structure each belongs to.
 """
 
 from __future__ import annotations
@@ -49,6 +53,9 @@ class Batch:
     stress_mask: torch.Tensor  # [B] bool
     charges_mask: torch.Tensor  # [N] bool
     dipole_mask: torch.Tensor  # [B] bool
+    interaction_energy: torch.Tensor  # [B] kcal/mol
+    interaction_energy_mask: torch.Tensor  # [B] bool: label present and the molecules in the batch
+    molecule_of: torch.Tensor  # [B] int64: the structure a molecule was cut from, -1 for the others
     cutoff: float  # A: edge_index holds every pair closer than this
     long_cutoff: float  # A: long_edge_index holds every pair closer than this
     atom_counts: tuple[int, ...]  # n_atoms as Python ints (no device read; export keeps them static)
@@ -57,6 +64,12 @@ class Batch:
     @property
     def n_structures(self) -> int:
         return int(self.n_atoms.shape[0])
+
+    def interaction_energies(self, energy: torch.Tensor) -> torch.Tensor:
+        """[B] energy of each structure less the sum over the molecules collated with it (kcal/mol),
+        from per-structure energies ``energy`` [B]; the energy itself where no molecules follow."""
+        cut = self.molecule_of >= 0
+        return energy.index_add(0, self.molecule_of[cut], -energy[cut])
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Batch:
         """A copy on ``device`` with floating tensors cast to ``dtype``."""
@@ -78,20 +91,33 @@ def collate(
     dtype: torch.dtype = torch.float64,
     require: Sequence[str] = (),
     min_distance: float = MIN_DISTANCE,
+    molecules: bool = False,
 ) -> Batch:
     """One :class:`Batch` of ``structures`` with neighbour lists at ``cutoff`` and ``long_cutoff`` (A).
 
     ``require`` names labels every structure must carry (raises :class:`MissingLabelError`).
     Raises :class:`StructureError` when two atoms are closer than ``min_distance`` (A).
+    ``molecules``: append the molecules of every structure with an interaction energy (module docstring);
+    without, interaction energies stay masked out.
     """
     if not structures:
         raise ValueError("cannot collate an empty list of structures")
+    for structure in structures:
+        structure.require(require)
+    labelled = len(structures)
+    molecule_of = [-1] * labelled
+    if molecules:
+        structures = list(structures)
+        for index in range(labelled):
+            if structures[index].interaction_energy is not None:
+                cut = structures[index].molecules()
+                structures.extend(cut)
+                molecule_of.extend([index] * len(cut))
     long_cutoff = cutoff if long_cutoff is None else max(cutoff, long_cutoff)
     parts: dict[str, list[torch.Tensor]] = {name: [] for name in ("edge_index", "shifts", "long_edge_index",
                                                                    "long_shifts")}
     offset = 0
     for structure in structures:
-        structure.require(require)
         edges, shifts, lengths = _edges(structure, long_cutoff, min_distance)
         short = lengths < cutoff
         parts["edge_index"].append(edges[:, short] + offset)
@@ -100,9 +126,11 @@ def collate(
         parts["long_shifts"].append(shifts)
         offset += structure.n_atoms
     cat = {name: torch.cat(values, dim=-1 if name.endswith("index") else 0) for name, values in parts.items()}
-    return Batch(**_atoms(structures, dtype), **cat, **_labels(structures, dtype), cutoff=float(cutoff),
-                 long_cutoff=float(long_cutoff), atom_counts=tuple(s.n_atoms for s in structures),
-                 periodic=tuple(bool(all(s.pbc)) for s in structures))
+    labels = _labels(structures, dtype)
+    labels["interaction_energy_mask"] &= molecules
+    return Batch(**_atoms(structures, dtype), **cat, **labels, molecule_of=torch.tensor(molecule_of),
+                 cutoff=float(cutoff), long_cutoff=float(long_cutoff),
+                 atom_counts=tuple(s.n_atoms for s in structures), periodic=tuple(bool(all(s.pbc)) for s in structures))
 
 
 def _edges(structure: Structure, cutoff: float, min_distance: float):
@@ -151,7 +179,8 @@ def _labels(structures: Sequence[Structure], dtype: torch.dtype) -> dict[str, to
 
     out = {}
     for name, shape, per_atom in (("energy", (), False), ("forces", (3,), True), ("stress", (3, 3), False),
-                                  ("charges", (), True), ("dipole", (3,), False)):
+                                  ("charges", (), True), ("dipole", (3,), False),
+                                  ("interaction_energy", (), False)):
         out[name], out[f"{name}_mask"] = stack(name, shape, per_atom)
     return out
 
@@ -165,6 +194,8 @@ class Collater:
     dtype: torch.dtype = torch.float64
     require: tuple[str, ...] = ()
     min_distance: float = MIN_DISTANCE
+    molecules: bool = False
 
     def __call__(self, structures: Sequence[Structure]) -> Batch:
-        return collate(structures, self.cutoff, self.long_cutoff, self.dtype, self.require, self.min_distance)
+        return collate(structures, self.cutoff, self.long_cutoff, self.dtype, self.require, self.min_distance,
+                       self.molecules)

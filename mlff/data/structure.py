@@ -2,7 +2,11 @@
 
 Units: positions and cell in Angstrom, energy in kcal/mol, forces in kcal/mol/A, stress in
 kcal/mol/A^3 (ASE sign convention: stress = (1/V) dE/d(strain), positive under tension), charges in
-e, dipole in e*A, total charge in e.
+e, dipole in e*A, total charge in e, interaction energy in kcal/mol.
+
+An interaction energy is E(structure) - sum_k E(molecule k alone at its geometry in the structure); a
+structure that carries one also says which molecule each atom belongs to (``fragments``) and each
+molecule's charge (``fragment_charges``), so that the model can be evaluated on the molecules too.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-LABELS = ("energy", "forces", "stress", "charges", "dipole")
+LABELS = ("energy", "forces", "stress", "charges", "dipole", "interaction_energy")
 
 
 class MissingLabelError(KeyError):
@@ -44,6 +48,9 @@ class Structure:
     stress: np.ndarray | None = None
     charges: np.ndarray | None = None
     dipole: np.ndarray | None = None
+    interaction_energy: float | None = None
+    fragments: np.ndarray | None = None
+    fragment_charges: np.ndarray | None = None
     group: str | None = None
     source: str = ""
     extra: dict = field(default_factory=dict)
@@ -63,10 +70,13 @@ class Structure:
             raise LabelError(f"{self._where()}: periodic along {self.pbc} but no cell given")
         self.total_charge = float(self.total_charge)
         shapes = {"forces": (n, 3), "stress": (3, 3), "charges": (n,), "dipole": (3,)}
-        if self.energy is not None:
-            self.energy = float(self.energy)
-            if not np.isfinite(self.energy):
-                raise LabelError(f"{self._where()}: energy label is NaN or infinite; drop the structure or relabel it")
+        for name in ("energy", "interaction_energy"):
+            if getattr(self, name) is not None:
+                setattr(self, name, float(getattr(self, name)))
+                if not np.isfinite(getattr(self, name)):
+                    raise LabelError(f"{self._where()}: {name} label is NaN or infinite; drop the structure or "
+                                     "relabel it")
+        self._check_fragments()
         for name, shape in shapes.items():
             value = getattr(self, name)
             if value is None:
@@ -76,6 +86,35 @@ class Structure:
                 raise LabelError(f"{self._where()}: {name} label contains NaN or infinite values; "
                                  "drop the structure or relabel it")
             setattr(self, name, value)
+
+    def _check_fragments(self) -> None:
+        if self.fragments is None:
+            if self.interaction_energy is not None:
+                raise LabelError(f"{self._where()}: an interaction energy needs the molecule of every atom "
+                                 "(fragments) and each molecule's charge (fragment_charges)")
+            return
+        self.fragments = np.asarray(self.fragments, dtype=np.int64).reshape(-1)
+        n_fragments = int(self.fragments.max()) + 1 if len(self.fragments) else 0
+        if len(self.fragments) != self.n_atoms or self.fragments.min(initial=0) < 0 or \
+                set(self.fragments.tolist()) != set(range(n_fragments)):
+            raise LabelError(f"{self._where()}: fragments must give every atom a molecule index 0..K-1, each "
+                             f"used (got {len(self.fragments)} indices for {self.n_atoms} atoms)")
+        charges = np.zeros(n_fragments) if self.fragment_charges is None else self.fragment_charges
+        self.fragment_charges = np.asarray(charges, dtype=np.float64).reshape(-1)
+        if len(self.fragment_charges) != n_fragments or abs(self.fragment_charges.sum() - self.total_charge) > 1e-6:
+            raise LabelError(f"{self._where()}: fragment_charges {self.fragment_charges.tolist()} must give each of "
+                             f"the {n_fragments} molecules a charge, summing to the total charge {self.total_charge}")
+        if self.interaction_energy is not None and self.periodic:
+            raise LabelError(f"{self._where()}: interaction energies are supported for clusters only (a molecule "
+                             "cut out of a periodic box is not isolated); drop the label for periodic structures")
+
+    def molecules(self) -> list[Structure]:
+        """Each molecule (``fragments``) alone as an unlabelled cluster with its charge, in index order."""
+        if self.fragments is None:
+            raise ValueError(f"{self._where()} has no fragments: nothing to split into molecules")
+        return [Structure(numbers=self.numbers[self.fragments == k], positions=self.positions[self.fragments == k],
+                          total_charge=float(charge), source=f"{self.source} molecule {k}")
+                for k, charge in enumerate(self.fragment_charges)]
 
     def _where(self) -> str:
         return f"structure from {self.source}" if self.source else "structure"

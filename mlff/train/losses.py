@@ -3,7 +3,9 @@
 Each term is a masked mean of squared errors over the entries that carry the label (a structure
 without a stress label adds nothing to the stress term). Units of the squared errors:
 energy per atom (kcal/mol/atom)^2, forces (kcal/mol/A)^2 per component, stress (kcal/mol/A^3)^2 per
-component, charges e^2, dipoles (e*A)^2 per component. The loss is sum_k w_k * term_k.
+component, charges e^2, dipoles (e*A)^2 per component, interaction energies (kcal/mol)^2 per cluster
+(the model's energy of the cluster less those of its molecules, collated with it: :mod:`mlff.data.batch`).
+The loss is sum_k w_k * term_k.
 
 Means are formed as sum / count with the count of the *global* batch (:func:`label_counts`, summed
 over data-parallel ranks by the trainer), so that gradients summed over ranks equal those of one
@@ -75,10 +77,14 @@ def label_counts(batch: Batch, terms: Iterable[str]) -> dict[str, torch.Tensor]:
 
 def residuals(prediction: Mapping[str, torch.Tensor], batch: Batch, term: str) -> torch.Tensor:
     """Prediction - label of ``term`` on its labelled entries, flattened; energy per atom."""
-    if term not in prediction:
+    if term == "interaction_energy":
+        predicted = batch.interaction_energies(prediction["energy"])
+    elif term in prediction:
+        predicted = prediction[term]
+    else:
         raise KeyError(f"the model produced no {term!r}; enable it in the model or set its loss weight to 0")
     mask = getattr(batch, f"{term}_mask")
-    residual = prediction[term] - getattr(batch, term)
+    residual = predicted - getattr(batch, term)
     if term == "energy":
         residual = residual / batch.n_atoms.to(residual.dtype)
     return residual[mask].reshape(-1)
@@ -113,7 +119,8 @@ class WeightedLoss:
 
 
 class Metrics:
-    """Accumulates MAE and RMSE per property over batches (energy both per structure and per atom).
+    """Accumulates MAE, RMSE and bias (mean of prediction - label) per property over batches (energy
+    both per structure and per atom).
 
     Sums are kept in float64 tensors so they can be all-reduced across ranks (:meth:`tensor`).
     """
@@ -121,7 +128,7 @@ class Metrics:
     def __init__(self, terms: Iterable[str]):
         self.terms = list(terms)
         self.keys = [*(["energy_structure"] if "energy" in self.terms else []), *self.terms]
-        self.sums = torch.zeros(len(self.keys), 3, dtype=torch.float64)  # abs, squared, count
+        self.sums = torch.zeros(len(self.keys), 4, dtype=torch.float64)  # abs, squared, count, signed
 
     def update(self, prediction: Mapping[str, torch.Tensor], batch: Batch) -> None:
         for row, key in enumerate(self.keys):
@@ -132,18 +139,20 @@ class Metrics:
                 residual = residuals(prediction, batch, key)
             residual = residual.detach().to(torch.float64).cpu()
             self.sums[row] += torch.stack([residual.abs().sum(), residual.pow(2).sum(),
-                                           torch.tensor(float(residual.numel()), dtype=torch.float64)])
+                                           torch.tensor(float(residual.numel()), dtype=torch.float64),
+                                           residual.sum()])
 
     def tensor(self) -> torch.Tensor:
-        """The raw sums [K, 3]: replace them by their all-reduced values in place for data parallelism."""
+        """The raw sums [K, 4]: replace them by their all-reduced values in place for data parallelism."""
         return self.sums
 
     def compute(self) -> dict[str, float]:
-        """``<key>_mae`` and ``<key>_rmse`` for every property with labelled entries; energy is per atom
-        under ``energy`` and per structure under ``energy_structure``."""
+        """``<key>_mae``, ``<key>_rmse`` and ``<key>_bias`` for every property with labelled entries;
+        energy is per atom under ``energy`` and per structure under ``energy_structure``."""
         out = {}
-        for key, (absolute, squared, count) in zip(self.keys, self.sums.tolist()):
+        for key, (absolute, squared, count, signed) in zip(self.keys, self.sums.tolist()):
             if count > 0:
                 out[f"{key}_mae"] = absolute / count
                 out[f"{key}_rmse"] = (squared / count) ** 0.5
+                out[f"{key}_bias"] = signed / count
         return out

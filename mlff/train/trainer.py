@@ -167,7 +167,8 @@ class Trainer:
         self.model = model.to(self.context.device, config.torch_dtype).train()
         broadcast_parameters(self.model, self.context)
         self.ema_model = copy.deepcopy(self.model).eval()
-        self.collater = Collater(model.config.cutoff, model.config.long_cutoff, config.torch_dtype)
+        self.collater = Collater(model.config.cutoff, model.config.long_cutoff, config.torch_dtype,
+                                 molecules="interaction_energy" in self.loss.weights)
         self.sampler = DistributedSampler(train_set, num_replicas=world, rank=self.context.rank, shuffle=True,
                                           seed=config.seed, drop_last=False)
         self.loader = DataLoader(train_set, batch_size=config.batch_size // world, sampler=self.sampler,
