@@ -1,7 +1,8 @@
 """Held-out errors of mlff models on gas-phase and liquid-cluster data, with the splits mlff-train used.
 
 A model fine-tuned on a larger data set and its ancestors were trained on different splits (v2:
-``electrolyte_v1``; v3: + ``electrolyte_md_v1``; v4: + ``electrolyte_md_v2``). Each split is rebuilt
+``electrolyte_v1``; v3: + ``electrolyte_md_v1``; v4: + ``electrolyte_md_v2``; v6: + ``solvent_dimers_v1``,
+split ``v1+md+md2+dimers``). Each split is rebuilt
 here exactly as mlff-train built it (``data.split``: 0.8 / 0.1 / 0.1, seed 0, by group, in the
 ``shuffle`` order they were trained with; ``v1+md+md2:hash`` for a model trained in the hash order, like
 v5), and a structure counts as held out only when it is in the validation or test part of every split
@@ -10,8 +11,8 @@ that includes its store. Errors per model and per subset: energy MAE per atom an
 interaction energy E(cluster) - sum of E(molecule) at the cluster's geometry (kcal/mol), the cohesion
 a liquid's density rests on.
 
-    python benchmarks/mlff_heldout.py --splits v1 v1+md v1+md+md2 \\
-        --models runs/default_models/mlff_electrolyte_v3/model.pt runs/default_models/mlff_electrolyte_v4/model.pt
+    python benchmarks/mlff_heldout.py --splits v1 v1+md v1+md+md2 v1+md+md2+dimers \\
+        --models runs/default_models/mlff_electrolyte_v4/model.pt data/models/mlff_electrolyte_v6.pt
 """
 
 from __future__ import annotations

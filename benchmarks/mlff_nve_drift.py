@@ -8,7 +8,7 @@ long run can be read before it ends. At the end prints the drift of the total en
 fit, kT per degree of freedom per ns), its RMS fluctuation about the line (kJ/mol) and the cost per
 step.
 
-    .venv/bin/python benchmarks/mlff_nve_drift.py [--model data/models/mlff_electrolyte_v4.pt] [--ps 10]
+    .venv/bin/python benchmarks/mlff_nve_drift.py [--model data/models/mlff_electrolyte_v6.pt] [--ps 10]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """mlff in OpenMM: time per energy + forces step of the native plugin force against the Python paths.
 
-Usage: ``python benchmarks/mlff_openmm.py [--model data/models/mlff_electrolyte_v4.pt] [--threads 2]
+Usage: ``python benchmarks/mlff_openmm.py [--model data/models/mlff_electrolyte_v6.pt] [--threads 2]
 [--steps 3] [--dtype float32 float64]``.
 
 On ``data/structures/lipf6_ec_dmc_4116.data.gz`` (4,116 atoms, periodic) prints, per dtype: the

@@ -11,15 +11,16 @@
 #   5. mlff v3: v2 fine-tuned on both stores -> runs/default_models/mlff_electrolyte_v3/model.pt (~16 min)
 #   6. liquid MD with v3 (354-atom box: NVT 298 and 400 K, and an NPT run that the bond check stops) and
 #      GFN2-xTB labels of shells cut from it -> data/qm/electrolyte_md_v2_gfn2.h5.gz          (~50 min)
-#   7. the shipped mlff model: v3 fine-tuned on the three stores -> data/models/mlff_electrolyte_v4.pt
-#      (~13 min)
-# Steps 3, 5 and 7 pin data.split.order=shuffle, the split order these models were trained with.
+#   7. mlff v4: v3 fine-tuned on the three stores -> runs/default_models/mlff_electrolyte_v4/model.pt (~13 min)
+#   8. the shipped mlff model: v4 fine-tuned on the three stores and the solvent dimers with the
+#      interaction-energy loss -> data/models/mlff_electrolyte_v6.pt                        (~20 min)
+# Steps 3, 5, 7 and 8 pin data.split.order=shuffle, the split order these models were trained with.
 # Pass step numbers to run only some, e.g. `bash scripts/train_default_models.sh 2 3`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 RUNS=runs/default_models
-steps=${*:-1 2 3 4 5 6 7}
+steps=${*:-1 2 3 4 5 6 7 8}
 mkdir -p "$RUNS" data/models/polff_gnn_v2
 
 label_shells() {  # GFN2-xTB labels of the clusters of recipe $1 -> data/qm/$1_gfn2.h5.gz
@@ -29,9 +30,9 @@ label_shells() {  # GFN2-xTB labels of the clusters of recipe $1 -> data/qm/$1_g
   gzip -9 -n -c "$RUNS/$1_gfn2.h5" > "data/qm/$1_gfn2.h5.gz"
 }
 
-fine_tune() {  # fine_tune <parent run> <run> <epochs> <stores, comma-separated>: mlff model <run> from <parent>
+fine_tune() {  # fine_tune <parent run> <run> <epochs> <stores, comma-separated> [overrides]: <run> from <parent>
   OMP_NUM_THREADS=2 $BIN/mlff-train init_from="$RUNS/$1/model.pt" data.kind=label_store "data.paths=[$4]" \
-    train.epochs="$3" train.lr=3e-4 train.warmup_steps=50 data.split.order=shuffle hydra.run.dir="$RUNS/$2"
+    train.epochs="$3" train.lr=3e-4 train.warmup_steps=50 data.split.order=shuffle hydra.run.dir="$RUNS/$2" "${@:5}"
 }
 
 for step in $steps; do case $step in
@@ -83,7 +84,11 @@ for step in $steps; do case $step in
   label_shells electrolyte_md_v2 ;;
 7)
   fine_tune mlff_electrolyte_v3 mlff_electrolyte_v4 25 \
-    data/qm/electrolyte_v1_gfn2.h5.gz,data/qm/electrolyte_md_v1_gfn2.h5.gz,data/qm/electrolyte_md_v2_gfn2.h5.gz
-  cp $RUNS/mlff_electrolyte_v4/model.pt data/models/mlff_electrolyte_v4.pt ;;
-*) echo "unknown step $step (1: DFT labels, 2: polff GNN, 3-7: mlff)" >&2; exit 2 ;;
+    data/qm/electrolyte_v1_gfn2.h5.gz,data/qm/electrolyte_md_v1_gfn2.h5.gz,data/qm/electrolyte_md_v2_gfn2.h5.gz ;;
+8)
+  fine_tune mlff_electrolyte_v4 mlff_electrolyte_v6 10 \
+    data/qm/electrolyte_v1_gfn2.h5.gz,data/qm/electrolyte_md_v1_gfn2.h5.gz,data/qm/electrolyte_md_v2_gfn2.h5.gz,data/qm/solvent_dimers_v1_gfn2.h5.gz \
+    loss.interaction_energy=0.1
+  cp $RUNS/mlff_electrolyte_v6/model.pt data/models/mlff_electrolyte_v6.pt ;;
+*) echo "unknown step $step (1: DFT labels, 2: polff GNN, 3-8: mlff)" >&2; exit 2 ;;
 esac; done

@@ -17,7 +17,7 @@ from elyte.labels.store import INTERNAL_UNITS
 from mlff.model.config import ModelConfig
 from mlff.model.forcefield import ForceField
 
-SHIPPED_MODEL = "models/mlff_electrolyte_v4.pt"  # under data/: the default of forcefield=mlff
+SHIPPED_MODEL = "models/mlff_electrolyte_v6.pt"  # under data/: the default of forcefield=mlff
 FORMAT = "elyte-mlff"
 FORMAT_VERSION = 1
 REQUIRED = ("format", "format_version", "code_version", "config", "elements", "cutoff", "long_cutoff", "units",
