@@ -30,7 +30,7 @@ from mlff.train.trainer import evaluate
 ROOT = Path(__file__).resolve().parents[1]
 STORES = {"v1": ROOT / "data/qm/electrolyte_v1_gfn2.h5.gz", "md": ROOT / "data/qm/electrolyte_md_v1_gfn2.h5.gz",
           "md2": ROOT / "data/qm/electrolyte_md_v2_gfn2.h5.gz", "dimers": ROOT / "data/qm/solvent_dimers_v1_gfn2.h5.gz"}
-NAMED = {"v1": "gas phase (electrolyte_v1)", "dimers": "solvent dimers (solvent_dimers_v1)"}
+NAMED = {str(STORES["v1"]): "gas phase (electrolyte_v1)", str(STORES["dimers"]): "solvent dimers (solvent_dimers_v1)"}
 SPLIT = {"fractions": [0.8, 0.1, 0.1], "seed": 0, "by_group": True, "order": "shuffle"}
 
 
@@ -55,9 +55,8 @@ def subsets(splits: list[tuple[set[str], set[str]]]) -> dict[str, Subset]:
         path = str(dataset.paths[shard])
         if not all(f"{path}:{key}" in keys for stores, keys in splits if path in stores):
             continue
-        named = [NAMED[k] for k in NAMED if path == str(STORES[k])]
-        if named:
-            name = named[0]
+        if path in NAMED:
+            name = NAMED[path]
         else:
             source = dataset.provenance(i).get("source", "")
             name = f"liquid clusters, {Path(source).parent.name or 'conformers'}"

@@ -104,15 +104,7 @@ def collate(
         raise ValueError("cannot collate an empty list of structures")
     for structure in structures:
         structure.require(require)
-    labelled = len(structures)
-    molecule_of = [-1] * labelled
-    if molecules:
-        structures = list(structures)
-        for index in range(labelled):
-            if structures[index].interaction_energy is not None:
-                cut = structures[index].molecules()
-                structures.extend(cut)
-                molecule_of.extend([index] * len(cut))
+    structures, molecule_of = _with_molecules(structures) if molecules else (structures, [-1] * len(structures))
     long_cutoff = cutoff if long_cutoff is None else max(cutoff, long_cutoff)
     parts: dict[str, list[torch.Tensor]] = {name: [] for name in ("edge_index", "shifts", "long_edge_index",
                                                                    "long_shifts")}
@@ -131,6 +123,18 @@ def collate(
     return Batch(**_atoms(structures, dtype), **cat, **labels, molecule_of=torch.tensor(molecule_of),
                  cutoff=float(cutoff), long_cutoff=float(long_cutoff),
                  atom_counts=tuple(s.n_atoms for s in structures), periodic=tuple(bool(all(s.pbc)) for s in structures))
+
+
+def _with_molecules(structures: Sequence[Structure]) -> tuple[list[Structure], list[int]]:
+    """``structures`` followed by the molecules of each one with an interaction energy, and for every
+    entry the index of the structure it was cut from (-1 for the structures themselves)."""
+    out, molecule_of = list(structures), [-1] * len(structures)
+    for index, structure in enumerate(structures):
+        if structure.interaction_energy is not None:
+            cut = structure.molecules()
+            out.extend(cut)
+            molecule_of.extend([index] * len(cut))
+    return out, molecule_of
 
 
 def _edges(structure: Structure, cutoff: float, min_distance: float):

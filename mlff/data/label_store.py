@@ -3,9 +3,9 @@
 The store converts to internal units on read. Label names map to :class:`Structure` fields:
 ``energy``, ``forces``, ``dipole``, ``stress`` and ``charges_<scheme>`` (the scheme is chosen by the
 caller, e.g. ``charges_scheme="mbis"``) and ``interaction_energy`` (with the molecules of the cluster
-from the provenance's ``fragments`` and ``fragment_charges``). A structure's ``group`` is its provenance ``group`` (clusters
-of one MD frame), else its ``name`` (the molecule), else its ``smiles``, so splits can keep every
-conformer of a molecule, or every cluster of a frame, together.
+from the provenance's ``fragments`` and ``fragment_charges``). A structure's ``group`` is its
+provenance ``group`` (clusters of one MD frame), else its ``name`` (the molecule), else its
+``smiles``, so splits can keep every conformer of a molecule, or every cluster of a frame, together.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ def record_to_structure(record: Record, charges_scheme: str | None = None, sourc
             raise KeyError(f"{source or 'record'} has no {key!r} label; charge schemes present: {available or 'none'}")
         charges = labels[key]
     group = group_of(record.provenance)
-    provenance = record.provenance
     return Structure(
         numbers=record.numbers,
         positions=record.positions,
@@ -53,8 +52,8 @@ def record_to_structure(record: Record, charges_scheme: str | None = None, sourc
         charges=charges,
         dipole=labels.get("dipole"),
         interaction_energy=labels.get("interaction_energy"),
-        fragments=provenance.get("fragments"),
-        fragment_charges=provenance.get("fragment_charges"),
+        fragments=record.provenance.get("fragments"),
+        fragment_charges=record.provenance.get("fragment_charges"),
         group=group,
         source=source,
         extra={"method": record.method, "multiplicity": record.multiplicity},

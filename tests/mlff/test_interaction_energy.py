@@ -12,6 +12,7 @@ import torch
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from elyte.paths import data_dir
+from elyte.units import EV_TO_KCAL
 from mlff.data import load_dataset
 from mlff.data.ase_io import read_ase
 from mlff.data.batch import collate
@@ -20,8 +21,6 @@ from mlff.model.build import build_model
 from mlff.train.losses import Metrics, WeightedLoss
 from mlff.train.trainer import Trainer, TrainConfig
 from tests.mlff.random_structures import SMALL, batch_of, cluster
-
-EV = 23.060547830619026  # kcal/mol per eV
 
 
 def with_molecules(structure: Structure, fragments, charges, interaction_energy: float | None = 1.0) -> Structure:
@@ -56,7 +55,7 @@ def test_extxyz_and_label_store_carry_interaction_energies(tmp_path):
     atoms.calc = SinglePointCalculator(atoms, energy=-10.0)
     ase.io.write(tmp_path / "pair.extxyz", atoms)
     (read,) = read_ase(tmp_path / "pair.extxyz")
-    assert read.interaction_energy == pytest.approx(-0.5 * EV) and read.fragments.tolist() == [0, 1, 1]
+    assert read.interaction_energy == pytest.approx(-0.5 * EV_TO_KCAL) and read.fragments.tolist() == [0, 1, 1]
     assert read.fragment_charges.tolist() == [1.0, 0.0]
     shells = load_dataset({"kind": "label_store", "paths": [str(data_dir() / "qm/electrolyte_md_v1_gfn2.h5.gz")]})
     shell = next(s for s in shells if s.interaction_energy is not None)
