@@ -6,7 +6,8 @@ induction to a matching tolerance) and a fixed-charge NonbondedForce (PME), on t
     .venv/bin/python benchmarks/polff_openmm.py [--threads 2] [--steps 5] [--repeats 3] [--cutoff 9]
 
 Prints the median ms per MD step (Verlet, 1 fs; the systems timed round-robin) for the full export,
-its short-range terms (repulsion, dispersion, charge transfer: the fused force and one force per
+the same without the induced dipoles (its permanent charges by stock PME: what polarization adds to
+a whole step, with bonded terms keeping the dynamics physical), its short-range terms (repulsion, dispersion, charge transfer: the fused force and one force per
 term), its electrostatics (charges by PME plus the plugin's induced dipoles), its polarization
 force alone (converged and extrapolated dipoles), the AMOEBA multipole force alone and the
 fixed-charge PME force alone; then how far the extrapolated polarization's energy and forces are
@@ -157,6 +158,7 @@ def main() -> None:
     short_range = {GROUPS[t] for t in ("repulsion", "dispersion", "charge_transfer")}
     cases = {
         "polff export, all terms (plugin)": full,
+        "polff export without induced dipoles (permanent charges only)": only(full, lambda f: f.getForceGroup() != group),
         "polff short-range terms, one fused force": only(full, lambda f: f.getForceGroup() in short_range),
         "polff short-range terms, one force each (split_terms)": only(split, lambda f: f.getForceGroup() in short_range),
         "polff charges + induced dipoles (NonbondedForce + plugin)": only(

@@ -35,6 +35,34 @@ void reciprocalBox(const Vec3* box, Vec3* recip, double& volume) {
     recip[2] = box[0].cross(box[1]) / volume;
 }
 
+// the field of the dipoles mu over a list of pairs: T_ij mu_j at i and T_ji mu_i at j. The lists
+// come in runs of pairs with the same first atom, whose field is summed in registers.
+template <class P>
+void addDipolePairs(const std::vector<P>& list, const std::vector<Vec3>& mu, std::vector<Vec3>& field) {
+    int i = -1;
+    double mx = 0, my = 0, mz = 0, fx = 0, fy = 0, fz = 0;
+    for (const P& p : list) {
+        if (p.i != i) {
+            if (i >= 0) field[i] += Vec3(fx, fy, fz);
+            i = p.i;
+            mx = mu[i][0], my = mu[i][1], mz = mu[i][2];
+            fx = fy = fz = 0;
+        }
+        const double x = p.v[0], y = p.v[1], z = p.v[2], d3 = p.d3, three = 3.0 * p.d5;
+        const Vec3& mj = mu[p.j];
+        const double ui = three * (mx * x + my * y + mz * z), uj = three * (mj[0] * x + mj[1] * y + mj[2] * z);
+        fx += x * uj - mj[0] * d3;
+        fy += y * uj - mj[1] * d3;
+        fz += z * uj - mj[2] * d3;
+        field[p.j] += Vec3(x * ui - mx * d3, y * ui - my * d3, z * ui - mz * d3);
+    }
+    if (i >= 0) field[i] += Vec3(fx, fy, fz);
+}
+
+// the cell itself and the 13 neighbour cells "ahead" of it: every pair of neighbour cells once
+const int HALF_SHELL[14][3] = {{0, 0, 0},  {0, 0, 1},   {0, 1, -1}, {0, 1, 0},  {0, 1, 1},  {1, -1, -1}, {1, -1, 0},
+                               {1, -1, 1}, {1, 0, -1},  {1, 0, 0},  {1, 0, 1},  {1, 1, -1}, {1, 1, 0},   {1, 1, 1}};
+
 }  // namespace
 
 PolarizationCalculator::PolarizationCalculator(const PolarizationParameters& p, const PolarizationSettings& s)
@@ -63,13 +91,22 @@ void PolarizationCalculator::setParameters(const PolarizationParameters& p) {
         if (e.i > e.j) std::swap(e.i, e.j);
         partners[e.i].emplace_back(e.j, k);
     }
+    lastPartner.assign(n, -1);
     for (auto& list : partners) {
         std::sort(list.begin(), list.end());
+        if (!list.empty()) lastPartner[&list - &partners[0]] = list.back().first;
         for (size_t a = 1; a < list.size(); a++)
             if (list[a].first == list[a - 1].first)
                 throw OpenMMException("PolarizationForce: more than one exception for the pair " +
                                       std::to_string(&list - &partners[0]) + ", " + std::to_string(list[a].first));
     }
+}
+
+int PolarizationCalculator::exceptionOf(int i, int j) const {
+    if (j > lastPartner[i]) return -1;  // most pairs: no scaled partner of i this far up
+    const auto& list = partners[i];
+    const auto hit = std::lower_bound(list.begin(), list.end(), std::make_pair(j, -1));
+    return (hit != list.end() && hit->first == j) ? hit->second : -1;
 }
 
 void PolarizationCalculator::parallel(OpenMM::ThreadPool* threads, const std::function<void(int, int)>& task) const {
@@ -86,8 +123,7 @@ Parallel PolarizationCalculator::gridParallel(OpenMM::ThreadPool* threads) const
     return [this, threads](const std::function<void(int, int)>& task) { parallel(threads, task); };
 }
 
-PolarizationCalculator::Kernels PolarizationCalculator::kernels(double r, int i, int j, int exception,
-                                                                bool derivatives) const {
+PolarizationCalculator::Kernels PolarizationCalculator::kernels(double r, int i, int j, int exception) const {
     double cs = 1.0, fs = 1.0, ds = 1.0;
     if (exception >= 0) {
         const auto& e = parameters.exceptions[exception];
@@ -110,28 +146,26 @@ PolarizationCalculator::Kernels PolarizationCalculator::kernels(double r, int i,
     const double b0 = complement * invR;
     const double b1 = (b0 + gauss) * invR2;
     const double b2 = (3.0 * b1 + 2.0 * beta * beta * gauss) * invR2;
+    const double b3 = (5.0 * b2 + 4.0 * beta * beta * beta * beta * gauss) * invR2;
     // Thole damping; a non-polarizable partner (zero damping volume) leaves the pair undamped
     const double s = rootDamping[i] * rootDamping[j];
-    double l3 = 1.0, l5 = 1.0, dl3 = 0.0, dl5 = 0.0;
+    double l3 = 1.0, l5 = 1.0, dl3 = 0.0, dl5 = 0.0;  // dl: d/dr divided by r
     if (s > 0 && settings.tholeA * r * r * r < 50.0 * s) {  // beyond, exp(-au3) < 2e-22: undamped
         const double au3 = settings.tholeA * r * r * r / s, decay = std::exp(-au3);
         l3 = 1.0 - decay;
         l5 = 1.0 - (1.0 + au3) * decay;
-        dl3 = 3.0 * au3 * invR * decay;
+        dl3 = 3.0 * au3 * invR2 * decay;
         dl5 = au3 * dl3;
     }
     Kernels k;
-    k.a0 = b0 - (1.0 - cs) * invR;
     k.c3 = b1 - (1.0 - fs * l3) * invR3;
     k.d3 = b1 - (1.0 - ds * l3) * invR3;
     k.d5 = b2 / 3.0 - (1.0 - ds * l5) * invR5;
-    if (derivatives) {
-        const double b3 = (5.0 * b2 + 4.0 * beta * beta * beta * beta * gauss) * invR2;
-        k.da0 = -r * b1 + (1.0 - cs) * invR2;
-        k.dc3 = -r * b2 + fs * dl3 * invR3 + 3.0 * (1.0 - fs * l3) * invR3 * invR;
-        k.dd3 = -r * b2 + ds * dl3 * invR3 + 3.0 * (1.0 - ds * l3) * invR3 * invR;
-        k.dd5 = -r * b3 / 3.0 + ds * dl5 * invR5 + 5.0 * (1.0 - ds * l5) * invR5 * invR;
-    }
+    k.slopes.a0 = b0 - (1.0 - cs) * invR;
+    k.slopes.a0Slope = -b1 + (1.0 - cs) * invR3;
+    k.slopes.c3 = -b2 + (fs * dl3 + 3.0 * (1.0 - fs * l3) * invR2) * invR3;
+    k.slopes.d3 = -b2 + (ds * dl3 + 3.0 * (1.0 - ds * l3) * invR2) * invR3;
+    k.slopes.d5 = -b3 / 3.0 + (ds * dl5 + 5.0 * (1.0 - ds * l5) * invR2) * invR5;
     return k;
 }
 
@@ -139,7 +173,8 @@ void PolarizationCalculator::buildPairs(const std::vector<Vec3>& positions, cons
                                         OpenMM::ThreadPool* threads) {
     const int count = threads == nullptr ? 1 : threads->getNumThreads();
     if (!settings.useCellList || !neighborsValid(positions, box, count)) {
-        neighbors.assign(count, {});
+        neighbors.resize(count);  // cleared, not freed: a list of the same size follows
+        for (auto& list : neighbors) list.clear();
         if (settings.periodic && settings.useCellList)
             addPairsCells(positions, box, threads);
         else
@@ -226,29 +261,25 @@ void PolarizationCalculator::addPairsCells(const std::vector<Vec3>& positions, c
         auto& out = neighbors[t];
         for (int c = t; c < numCells; c += count) {
             const int cx = c / (cells[1] * cells[2]), cy = (c / cells[2]) % cells[1], cz = c % cells[2];
-            for (int dx = -1; dx <= 1; dx++)
-                for (int dy = -1; dy <= 1; dy++)
-                    for (int dz = -1; dz <= 1; dz++) {
-                        const int ox = cx + dx, oy = cy + dy, oz = cz + dz;
-                        const int wx = ox < 0 ? -1 : (ox >= cells[0] ? 1 : 0), wy = oy < 0 ? -1 : (oy >= cells[1] ? 1 : 0),
-                                  wz = oz < 0 ? -1 : (oz >= cells[2] ? 1 : 0);
-                        const int other = ((ox - wx * cells[0]) * cells[1] + (oy - wy * cells[1])) * cells[2] + oz - wz * cells[2];
-                        const Vec3 image = box[0] * wx + box[1] * wy + box[2] * wz;  // the neighbour cell's image
-                        for (int p = start[c]; p < start[c + 1]; p++) {
-                            const int i = atoms[p];
-                            const Vec3 xi = wrapped[i] - image;
-                            for (int q = start[other]; q < start[other + 1]; q++) {
-                                const int j = atoms[q];
-                                if (j <= i) continue;
-                                const Vec3 v = wrapped[j] - xi;
-                                if (v.dot(v) > cutoff2) continue;
-                                const auto& list = partners[i];
-                                auto hit = std::lower_bound(list.begin(), list.end(), std::make_pair(j, -1));
-                                const int exception = (hit != list.end() && hit->first == j) ? hit->second : -1;
-                                out.push_back({i, j, exception, offset[j] - offset[i] + image});
-                            }
-                        }
+            for (const auto& o : HALF_SHELL) {
+                const int ox = cx + o[0], oy = cy + o[1], oz = cz + o[2];
+                const int wx = ox < 0 ? -1 : (ox >= cells[0] ? 1 : 0), wy = oy < 0 ? -1 : (oy >= cells[1] ? 1 : 0),
+                          wz = oz < 0 ? -1 : (oz >= cells[2] ? 1 : 0);
+                const int other = ((ox - wx * cells[0]) * cells[1] + (oy - wy * cells[1])) * cells[2] + oz - wz * cells[2];
+                const Vec3 image = box[0] * wx + box[1] * wy + box[2] * wz;  // the neighbour cell's image
+                const bool self = other == c;
+                for (int p = start[c]; p < start[c + 1]; p++) {
+                    const int a = atoms[p];
+                    const Vec3 xa = wrapped[a] - image;
+                    for (int q = self ? p + 1 : start[other]; q < start[other + 1]; q++) {
+                        const int b = atoms[q];
+                        const Vec3 v = wrapped[b] - xa;
+                        if (v.dot(v) > cutoff2) continue;
+                        // listed as (a, b) whatever their order, so that runs of pairs share their first atom
+                        out.push_back({a, b, a < b ? exceptionOf(a, b) : exceptionOf(b, a), offset[b] - offset[a] + image});
                     }
+                }
+            }
         }
     });
     // scaled pairs beyond the cutoff still need their real-space correction
@@ -260,7 +291,15 @@ void PolarizationCalculator::addPairsCells(const std::vector<Vec3>& positions, c
 }
 
 void PolarizationCalculator::balanceNeighbors() {
+    // the cell list's threads take interleaved cells and come out within a few per cent of each
+    // other; the all-pairs list is one thread's: only a list that far off is split again
     if (neighbors.size() < 2) return;
+    size_t total = 0, largest = 0;
+    for (const auto& list : neighbors) {
+        total += list.size();
+        largest = std::max(largest, list.size());
+    }
+    if (largest * neighbors.size() < total + total / 4) return;
     std::vector<Neighbor> all;
     for (auto& list : neighbors) all.insert(all.end(), list.begin(), list.end());
     const size_t count = neighbors.size(), chunk = (all.size() + count - 1) / count;
@@ -288,9 +327,9 @@ void PolarizationCalculator::finishPairs(const std::vector<Vec3>& positions, Ope
                 continue;
             }
             const double r = std::sqrt(r2);
-            const Kernels k = kernels(r, nb.i, nb.j, nb.exception, true);
-            pairs[t].push_back({nb.i, nb.j, v, k.c3, k.d3, k.d5, nb.exception});
-            slopes[t].push_back({k.dc3 / r, k.dd3 / r, k.dd5 / r});
+            const Kernels k = kernels(r, nb.i, nb.j, nb.exception);
+            pairs[t].push_back({nb.i, nb.j, v, k.c3, k.d3, k.d5});
+            slopes[t].push_back(k.slopes);
         }
     });
     for (size_t t = 0; t < overlap.size(); t++)
@@ -299,6 +338,18 @@ void PolarizationCalculator::finishPairs(const std::vector<Vec3>& positions, Ope
             throw OpenMMException("PolarizationForce: particles " + std::to_string(nb.i) + " and " + std::to_string(nb.j) +
                                   " are at the same position");
         }
+}
+
+PolarizationCalculator::Field PolarizationCalculator::sumPartials(const std::vector<Field>& partial,
+                                                                  OpenMM::ThreadPool* threads) const {
+    const int n = static_cast<int>(partial[0].size());
+    Field sum(n);
+    parallel(threads, [&](int t, int count) {
+        const int from = n * t / count, to = n * (t + 1) / count;
+        for (const Field& f : partial)
+            for (int a = from; a < to; a++) sum[a] += f[a];
+    });
+    return sum;
 }
 
 PolarizationCalculator::Field PolarizationCalculator::permanentField(OpenMM::ThreadPool* threads) {
@@ -312,9 +363,7 @@ PolarizationCalculator::Field PolarizationCalculator::permanentField(OpenMM::Thr
             f[p.j] += p.v * (q[p.i] * p.c3);
         }
     });
-    Field field(n, Vec3());
-    for (const Field& f : partial)
-        for (int a = 0; a < n; a++) field[a] += f[a];
+    Field field = sumPartials(partial, threads);
     if (reciprocal) {
         reciprocal->potential(&q, nullptr, chargePotential, gridParallel(threads));
         reciprocal->addDipoleDerivative(chargePotential, -2.0, field, gridParallel(threads));
@@ -326,18 +375,8 @@ PolarizationCalculator::Field PolarizationCalculator::dipoleField(const Field& m
                                                                   std::vector<double>* potential) {
     const int n = static_cast<int>(mu.size());
     std::vector<Field> partial(pairs.size(), Field(n, Vec3()));
-    parallel(threads, [&](int t, int) {
-        Field& f = partial[t];
-        for (const Pair& p : pairs[t]) {
-            const Vec3 &mi = mu[p.i], &mj = mu[p.j];
-            const double three = 3.0 * p.d5;
-            f[p.i] += p.v * (three * mj.dot(p.v)) - mj * p.d3;
-            f[p.j] += p.v * (three * mi.dot(p.v)) - mi * p.d3;
-        }
-    });
-    Field field(n, Vec3());
-    for (const Field& f : partial)
-        for (int a = 0; a < n; a++) field[a] += f[a];
+    parallel(threads, [&](int t, int) { addDipolePairs(pairs[t], mu, partial[t]); });
+    Field field = sumPartials(partial, threads);
     if (reciprocal) {
         std::vector<double> local;
         std::vector<double>& phi = potential == nullptr ? local : *potential;
@@ -419,7 +458,8 @@ double PolarizationCalculator::chargeChargeEnergy(OpenMM::ThreadPool* threads) {
     const auto& q = parameters.charge;
     std::vector<double> partial(pairs.size(), 0.0);
     parallel(threads, [&](int t, int) {
-        for (const Pair& p : pairs[t]) partial[t] += q[p.i] * q[p.j] * kernels(std::sqrt(p.v.dot(p.v)), p.i, p.j, p.exception, false).a0;
+        for (size_t index = 0; index < pairs[t].size(); index++)
+            partial[t] += q[pairs[t][index].i] * q[pairs[t][index].j] * slopes[t][index].a0;
     });
     double energy = 0;
     for (double e : partial) energy += e;
@@ -459,17 +499,14 @@ void PolarizationCalculator::addRealSpaceForces(const Field& mu, const std::vect
                 radial += 0.5 * k.d3 * (ai.dot(bj) + bi.dot(aj)) - 1.5 * k.d5 * (aiv * bjv + biv * ajv);
                 grad -= (ai * bjv + bj * aiv + bi * ajv + aj * biv) * (1.5 * p.d5);
             }
-            if (charges) {
-                const double r = std::sqrt(p.v.dot(p.v));
-                radial += qi * qj * kernels(r, p.i, p.j, p.exception, true).da0 / r;
-            }
+            if (charges) radial += qi * qj * k.a0Slope;
             grad += p.v * radial;
             f[p.i] += grad;
             f[p.j] -= grad;
         }
     });
-    for (const Field& f : partial)
-        for (int a = 0; a < n; a++) forces[a] += f[a] * ONE_4PI_EPS0;
+    const Field sum = sumPartials(partial, threads);
+    for (int a = 0; a < n; a++) forces[a] += sum[a] * ONE_4PI_EPS0;
 }
 
 void PolarizationCalculator::addForces(const Field& mu, std::vector<Vec3>& forces, OpenMM::ThreadPool* threads) {

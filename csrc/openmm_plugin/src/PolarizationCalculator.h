@@ -5,7 +5,7 @@
 // Reference kernel (all pairs, one thread: the oracle) and the CPU kernel (cell list, threads).
 //
 // Pair kernels are written with the Ewald screening parameter beta; beta = 0 gives the plain
-// Coulomb sums of NoCutoff. For a pair i < j, v = x_j - x_i, r = |v| and scales (cs, fs, ds):
+// Coulomb sums of NoCutoff. For a pair (i, j), v = x_j - x_i, r = |v| and scales (cs, fs, ds):
 //   charge-charge   q_i q_j a0(r)
 //   charge-dipole   (q_j mu_i.v - q_i mu_j.v) c3(r)
 //   dipole-dipole   -(3 d5(r) (mu_i.v)(mu_j.v) - d3(r) mu_i.mu_j)
@@ -62,9 +62,6 @@ public:
                    bool includeEnergy = true);
 
 private:
-    struct Kernels {
-        double a0, c3, d3, d5, da0, dc3, dd3, dd5;  // values and derivatives in r
-    };
     struct Neighbor {
         int i, j, exception;  // exception: index into parameters.exceptions, or -1
         OpenMM::Vec3 shift;   // periodic image: v = x_j - x_i + shift
@@ -73,10 +70,13 @@ private:
         int i, j;
         OpenMM::Vec3 v;  // x_j - x_i (nearest image)
         double c3, d3, d5;
-        int exception;
     };
-    struct Slopes {  // derivatives of the kernels in r, divided by r, for the forces
+    struct Slopes {  // the charge-charge kernel and the kernels' derivatives in r divided by r: energy and forces
+        double a0, a0Slope, c3, d3, d5;
+    };
+    struct Kernels {  // of one pair at distance r
         double c3, d3, d5;
+        Slopes slopes;
     };
     struct Coupling {  // the dipole-dipole energy -1/2 a.T.b (symmetrized), a term of the forces
         const std::vector<OpenMM::Vec3>* a;
@@ -85,7 +85,8 @@ private:
     static constexpr double PADDING = 0.08;  // nm added to the cutoff of the CPU platform's reused list
     using Field = std::vector<OpenMM::Vec3>;
 
-    Kernels kernels(double r, int i, int j, int exception, bool derivatives) const;
+    Kernels kernels(double r, int i, int j, int exception) const;
+    int exceptionOf(int i, int j) const;  // the exception of the pair i < j, or -1
     void buildPairs(const std::vector<OpenMM::Vec3>& positions, const OpenMM::Vec3* box, OpenMM::ThreadPool* threads);
     void addPairsAllPairs(const std::vector<OpenMM::Vec3>& positions, const OpenMM::Vec3* box);
     void addPairsCells(const std::vector<OpenMM::Vec3>& positions, const OpenMM::Vec3* box, OpenMM::ThreadPool* threads);
@@ -93,6 +94,7 @@ private:
     bool neighborsValid(const std::vector<OpenMM::Vec3>& positions, const OpenMM::Vec3* box, int count) const;
     double listCutoff() const;
     void balanceNeighbors();
+    Field sumPartials(const std::vector<Field>& partial, OpenMM::ThreadPool* threads) const;
     Field permanentField(OpenMM::ThreadPool* threads);
     Field dipoleField(const Field& mu, OpenMM::ThreadPool* threads, std::vector<double>* potential = nullptr);
     void solve(const Field& permanent, Field& mu, OpenMM::ThreadPool* threads);
@@ -107,6 +109,7 @@ private:
     PolarizationParameters parameters;
     PolarizationSettings settings;
     std::vector<std::vector<std::pair<int, int>>> partners;  // per atom i: (j > i, exception), sorted by j
+    std::vector<int> lastPartner;                             // per atom i: its largest such j, or -1
     double beta = 0.0, kmax = 0.0, volume = 0.0;
     std::vector<std::vector<Neighbor>> neighbors;  // one list per thread
     std::vector<OpenMM::Vec3> listPositions;        // positions when the neighbours were listed
