@@ -17,6 +17,7 @@ import csv
 import json
 import logging
 import math
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -38,6 +39,8 @@ from tqdm.auto import tqdm
 
 log = logging.getLogger(__name__)
 KINDS = ("minimize", "nvt", "npt", "nemd")
+# what OpenMM and the plugin forces say when a barostat shrank the box below twice a cutoff
+BOX_TOO_SMALL = re.compile(r"less than twice the")
 THERMO_COLUMNS = ("step", "time_ps", "potential_kcal_mol", "kinetic_kcal_mol", "temperature_K", "volume_A3",
                   "density_g_cm3", "box_a_A", "box_b_A", "box_c_A")
 
@@ -250,6 +253,8 @@ class _Runner:
                     try:
                         sim.step(s.report_every)
                     except openmm.OpenMMException as err:  # NaN coordinates, particles on top of each other
+                        if BOX_TOO_SMALL.search(str(err)):
+                            raise self.box_too_small(str(err)) from err
                         raise self.blow_up(f"OpenMM stopped: {err}") from err
                     self.step += s.report_every
                     want_frame = traj is not None and self.step % s.trajectory_every == 0
@@ -309,11 +314,21 @@ class _Runner:
                 f"{lengths[worst]:.2f} A: a molecule broke, which this non-reactive simulation cannot describe "
                 "(with an ML model: a configuration outside its training data)")
 
-    def blow_up(self, what: str) -> MDError:
-        kept = f"the last good checkpoint is kept in {self.checkpoint}" if self.checkpoint.is_file() else \
+    def _kept(self) -> str:
+        return f"the last good checkpoint is kept in {self.checkpoint}" if self.checkpoint.is_file() else \
             "no checkpoint was reached yet"
-        return MDError(f"stage {self.stage.name!r} blew up at step {self.step}: {what}. {kept}; try a smaller "
-                       "timestep, a longer minimization, or check the structure and the force field.")
+
+    def blow_up(self, what: str) -> MDError:
+        return MDError(f"stage {self.stage.name!r} blew up at step {self.step}: {what}. {self._kept()}; try a "
+                       "smaller timestep, a longer minimization, or check the structure and the force field.")
+
+    def box_too_small(self, what: str) -> MDError:
+        """The barostat compressed the box below twice a cutoff: a system too small for its density,
+        not an unstable one."""
+        return MDError(f"stage {self.stage.name!r} stopped at step {self.step}: the periodic box became narrower "
+                       f"than twice a cutoff ({what}). The simulation did not blow up: the box is too small for the "
+                       f"force field's cutoff at the density the liquid is reaching. {self._kept()}; simulate more "
+                       "molecules (e.g. a larger formulation.size) so that the box stays wider than twice the cutoff.")
 
     def _cosine_amplitude(self, state: openmm.State) -> float:
         """Mass-weighted amplitude V of v_x(z) = V cos(k z), nm/ps: V = 2 sum m v_x cos(kz) / sum m."""

@@ -236,6 +236,17 @@ def test_non_convergence_names_atoms_and_fix(cluster):
         _context(system, positions, "Reference").getState(getEnergy=True)
 
 
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_box_shrunk_below_twice_the_cutoff_is_refused(platform):
+    """As a barostat might: the box goes from 2.0 to 1.5 nm with a 0.9 nm cutoff."""
+    force = polarization_force([0.5, -0.5], [1e-3, 1e-3], [1e-3, 1e-3], cutoff=0.9)
+    x = np.array([[0.5, 0.5, 0.5], [0.8, 0.5, 0.5]])
+    context = _plugin_energy_and_forces(force, x, np.eye(3) * 2.0, platform)[2]
+    context.setPeriodicBoxVectors(*(openmm.Vec3(*row) for row in np.eye(3) * 1.5))
+    with pytest.raises(Exception, match=r"box has shrunk to 1.5\d* nm, less than twice the cutoff \(0.9\d* nm\)"):
+        context.getState(getEnergy=True)
+
+
 def test_polarization_catastrophe_is_reported():
     force = polarization_force([1.0, -1.0], [0.5, 0.5], [1e-6, 1e-6])  # huge polarizabilities, no damping
     with pytest.raises(Exception, match="polarization catastrophe"):

@@ -577,6 +577,12 @@ double PolarizationCalculator::extrapolate(const Field& permanent, Field& mu, st
 double PolarizationCalculator::compute(const std::vector<Vec3>& positions, const Vec3* box,
                                        std::vector<Vec3>* forces, Field& dipoles, OpenMM::ThreadPool* threads,
                                        bool includeEnergy) {
+    if (settings.periodic) {  // a barostat may shrink the box below what the cutoff allows
+        const double width = std::min(box[0][0], std::min(box[1][1], box[2][2]));
+        if (width < 2.0 * settings.cutoff)
+            throw OpenMMException("PolarizationForce: the periodic box has shrunk to " + std::to_string(width) +
+                                  " nm, less than twice the cutoff (" + std::to_string(settings.cutoff) + " nm)");
+    }
     buildPairs(positions, box, threads);
     if (reciprocal) {
         volume = box[0].dot(box[1].cross(box[2]));

@@ -135,6 +135,20 @@ def test_blow_up_is_reported_with_stage_and_step(fluid, tmp_path):
         _run(stage, fluid, tmp_path / "hot")
 
 
+def test_a_box_compressed_below_twice_the_cutoff_is_not_called_a_blow_up(tmp_path):
+    """NPT at 20 kbar with a cutoff just under half the box: OpenMM stops when the box shrinks past
+    twice the cutoff, and the error says what happened and to simulate more molecules."""
+    system, topology, start = _fluid()
+    system.getForce(0).setCutoffDistance(0.945)  # the box is 1.9 nm wide
+    stage = Stage("squeeze", "npt", steps=2000, temperature=120.0, pressure=20000.0, timestep=4.0, report_every=10,
+                  barostat_every=5, segment_steps=1000)
+    platform = openmm.Platform.getPlatformByName("Reference")
+    with pytest.raises(MDError, match=r"stage 'squeeze' stopped at step \d+: the periodic box became narrower than "
+                                      r"twice a cutoff .* did not blow up.* simulate more molecules") as error:
+        run_stage(stage, system, topology, start, platform, {}, tmp_path / "squeeze", seed=3)
+    assert "blew up" not in str(error.value)
+
+
 def test_a_broken_bond_stops_the_stage_before_its_frame_is_written(tmp_path):
     """Two neighbours of the fluid, bonded in the topology, are pulled apart by a constant force: the
     stage stops when the bond passes 1.6x its starting length, naming it, and no frame or checkpoint
