@@ -7,6 +7,8 @@ against finite differences."""
 
 from __future__ import annotations
 
+import itertools
+
 import ase.io
 import numpy as np
 import openmm
@@ -18,6 +20,7 @@ from elyte.openmm_plugin import available, induced_dipoles, load, polarization_f
 from polff.energy import TERMS, PolarizableEnergy
 from polff.openmm import GROUPS, build_system
 from polff.system import PolSystem
+from polff.terms.electrostatics import PairGeometry, _dense_t, permanent_field, solve_direct, thole_damping
 from polff.terms.scaling import ScalingRules
 
 pytestmark = pytest.mark.skipif(not available(), reason="the elyte OpenMM plugin is not built")
@@ -245,6 +248,35 @@ def test_a_box_shrunk_below_twice_the_cutoff_is_refused(platform):
     context.setPeriodicBoxVectors(*(openmm.Vec3(*row) for row in np.eye(3) * 1.5))
     with pytest.raises(Exception, match=r"box has shrunk to 1.5\d* nm, less than twice the cutoff \(0.9\d* nm\)"):
         context.getState(getEnergy=True)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_dipoles_converge_where_the_preconditioner_is_indefinite(platform):
+    """27 strongly polarizable, heavily damped atoms on a jittered 1.5 A lattice (alpha 20 A^3, damping
+    volume 50 A^3): the dipole equations are positive definite, but the solver's preconditioner
+    I + B_near / 2 (B = sqrt(a) T sqrt(a), near: pairs within 4.5 A) is not, and preconditioned
+    conjugate gradients stall. The solver lowers the coefficient and still reaches the direct solve."""
+    grid = np.array(list(itertools.product(range(3), repeat=3)), float)
+    x = grid * 1.5 + np.random.default_rng(0).normal(0.0, 0.1, grid.shape)
+    n = len(x)
+    charges = np.where(grid.sum(axis=1) % 2 == 0, 0.3, -0.3)
+    charges -= charges.mean()
+    i, j = np.triu_indices(n, 1)
+    vec = torch.tensor(x[j] - x[i])
+    pairs = PairGeometry(torch.tensor(i), torch.tensor(j), vec, vec.norm(dim=1))
+    alpha, damping = torch.full((n,), 20.0, dtype=torch.float64), torch.full((n,), 50.0, dtype=torch.float64)
+    damp3, damp5 = thole_damping(pairs.r, damping[pairs.i], damping[pairs.j])
+    scale = torch.ones_like(pairs.r)
+    b = np.linalg.eigvalsh(20.0 * _dense_t(pairs, damp3, damp5, scale, n).numpy())
+    b_near = np.linalg.eigvalsh(20.0 * _dense_t(pairs, damp3, damp5, (pairs.r < 4.5).double(), n).numpy())
+    assert (1.0 - b).min() > 0 > (1.0 + 0.5 * b_near).min()
+    field = permanent_field(torch.tensor(charges), pairs, damp3, scale, n)
+    expected = solve_direct(alpha, field, pairs, damp3, damp5, scale).numpy()  # e*A
+    nm3 = units.ANGSTROM_TO_NM**3
+    force = polarization_force(charges, alpha.numpy() * nm3, damping.numpy() * nm3, tolerance=1e-12)
+    context = _plugin_energy_and_forces(force, x * units.ANGSTROM_TO_NM, platform=platform)[2]
+    dipoles = induced_dipoles(context) / units.ANGSTROM_TO_NM
+    assert np.abs(dipoles - expected).max() <= 1e-8 * np.abs(expected).max()
 
 
 def test_polarization_catastrophe_is_reported():

@@ -59,6 +59,13 @@ void addDipolePairs(const std::vector<P>& list, const std::vector<Vec3>& mu, std
     if (i >= 0) field[i] += Vec3(fx, fy, fz);
 }
 
+// the largest residual of the dipoles, e*nm: max_a sqrt(alpha_a) |r_a| for the scaled residual r
+double largestResidual(const std::vector<Vec3>& residual, const std::vector<double>& root) {
+    double worst = 0;
+    for (size_t a = 0; a < residual.size(); a++) worst = std::max(worst, root[a] * std::sqrt(residual[a].dot(residual[a])));
+    return worst;
+}
+
 // the cell itself and the 13 neighbour cells "ahead" of it: every pair of neighbour cells once
 const int HALF_SHELL[14][3] = {{0, 0, 0},  {0, 0, 1},   {0, 1, -1}, {0, 1, 0},  {0, 1, 1},  {1, -1, -1}, {1, -1, 0},
                                {1, -1, 1}, {1, 0, -1},  {1, 0, 0},  {1, 0, 1},  {1, 1, -1}, {1, 1, 0},   {1, 1, 1}};
@@ -82,6 +89,7 @@ PolarizationCalculator::PolarizationCalculator(const PolarizationParameters& p, 
 
 void PolarizationCalculator::setParameters(const PolarizationParameters& p) {
     parameters = p;
+    preconditioning = PRECONDITIONING;  // new parameters: the preconditioner may suit them again
     const int n = static_cast<int>(p.charge.size());
     rootDamping.resize(n);
     for (int a = 0; a < n; a++) rootDamping[a] = std::sqrt(p.damping[a]);
@@ -313,11 +321,13 @@ void PolarizationCalculator::finishPairs(const std::vector<Vec3>& positions, Ope
     // the pairs within the cutoff (and every scaled pair), with their kernels at these positions
     pairs.resize(neighbors.size());
     slopes.resize(neighbors.size());
+    near.resize(neighbors.size());
     const double cutoff2 = settings.cutoff * settings.cutoff;
     std::vector<int> overlap(neighbors.size(), -1);
     parallel(threads, [&](int t, int) {
         pairs[t].clear();
         slopes[t].clear();
+        near[t].clear();
         for (const Neighbor& nb : neighbors[t]) {
             const Vec3 v = positions[nb.j] - positions[nb.i] + nb.shift;
             const double r2 = v.dot(v);
@@ -330,6 +340,7 @@ void PolarizationCalculator::finishPairs(const std::vector<Vec3>& positions, Ope
             const Kernels k = kernels(r, nb.i, nb.j, nb.exception);
             pairs[t].push_back({nb.i, nb.j, v, k.c3, k.d3, k.d5});
             slopes[t].push_back(k.slopes);
+            if (r2 < NEAR * NEAR) near[t].push_back(pairs[t].back());
         }
     });
     for (size_t t = 0; t < overlap.size(); t++)
@@ -388,50 +399,89 @@ PolarizationCalculator::Field PolarizationCalculator::dipoleField(const Field& m
     return field;
 }
 
-void PolarizationCalculator::solve(const Field& permanent, Field& mu, OpenMM::ThreadPool* threads) {
-    // Conjugate gradients on (I - sqrt(a) T sqrt(a)) nu = sqrt(a) E, mu = sqrt(a) nu.
-    const int n = static_cast<int>(permanent.size());
-    std::vector<double> root(n);
-    for (int a = 0; a < n; a++) root[a] = std::sqrt(parameters.polarizability[a]);
-    auto apply = [&](const Field& nu) {
+PolarizationCalculator::Field PolarizationCalculator::nearField(const Field& x, const std::vector<double>& root,
+                                                                OpenMM::ThreadPool* threads) const {
+    // B_near x = sqrt(a) T_near sqrt(a) x over the pairs closer than NEAR (no reciprocal part)
+    const int n = static_cast<int>(x.size());
+    Field scaled(n);
+    for (int a = 0; a < n; a++) scaled[a] = x[a] * root[a];
+    std::vector<Field> partial(near.size(), Field(n, Vec3()));
+    parallel(threads, [&](int t, int) { addDipolePairs(near[t], scaled, partial[t]); });
+    Field field = sumPartials(partial, threads);
+    for (int a = 0; a < n; a++) field[a] *= root[a];
+    return field;
+}
+
+bool PolarizationCalculator::conjugateGradients(const Field& rhs, const std::vector<double>& root, Field& nu,
+                                                Field& residual, int& iterations, int limit,
+                                                OpenMM::ThreadPool* threads) {
+    // Solves (I - B) nu = rhs from the given nu, B = sqrt(a) T sqrt(a), preconditioned by
+    // M^-1 = I + c B_near (c = preconditioning; 0: plain CG). Returns false on a polarization catastrophe.
+    const int n = static_cast<int>(rhs.size());
+    const double c = preconditioning;
+    auto apply = [&](const Field& x) {
         Field scaled(n);
-        for (int a = 0; a < n; a++) scaled[a] = nu[a] * root[a];
+        for (int a = 0; a < n; a++) scaled[a] = x[a] * root[a];
         Field image = dipoleField(scaled, threads);
-        for (int a = 0; a < n; a++) image[a] = nu[a] - image[a] * root[a];
+        for (int a = 0; a < n; a++) image[a] = x[a] - image[a] * root[a];
         return image;
+    };
+    auto precondition = [&](const Field& r) {
+        if (c == 0.0) return r;
+        Field z = nearField(r, root, threads);
+        for (int a = 0; a < n; a++) z[a] = r[a] + z[a] * c;
+        return z;
     };
     auto dot = [&](const Field& x, const Field& y) {
         double sum = 0;
         for (int a = 0; a < n; a++) sum += x[a].dot(y[a]);
         return sum;
     };
-    Field nu(n);
-    const bool guess = static_cast<int>(mu.size()) == n;
-    for (int a = 0; a < n; a++) nu[a] = guess ? (root[a] > 0 ? mu[a] / root[a] : Vec3()) : permanent[a] * root[a];
-    Field residual = apply(nu);
-    for (int a = 0; a < n; a++) residual[a] = permanent[a] * root[a] - residual[a];
-    Field direction = residual;
-    double rho = dot(residual, residual);
-    bool catastrophe = false;
-    for (int iteration = 0;; iteration++) {
-        double worst = 0;
-        for (int a = 0; a < n; a++) worst = std::max(worst, root[a] * std::sqrt(residual[a].dot(residual[a])));
-        if (worst < settings.tolerance) break;
-        if (iteration == settings.maxIterations) break;
+    residual = apply(nu);
+    for (int a = 0; a < n; a++) residual[a] = rhs[a] - residual[a];
+    Field z = precondition(residual), direction = z;
+    double rho = dot(residual, z);
+    for (;; iterations++) {
+        if (largestResidual(residual, root) < settings.tolerance || iterations >= limit) return true;
         const Field image = apply(direction);
         const double curvature = dot(direction, image);
-        if (curvature <= 0) {
-            catastrophe = true;
-            break;
-        }
+        if (curvature <= 0) return false;
         const double step = rho / curvature;
         for (int a = 0; a < n; a++) {
             nu[a] += direction[a] * step;
             residual[a] -= image[a] * step;
         }
-        const double next = dot(residual, residual);
-        for (int a = 0; a < n; a++) direction[a] = residual[a] + direction[a] * (next / rho);
+        z = precondition(residual);
+        const double next = dot(residual, z);
+        if (next <= 0) return true;  // M^-1 is not positive definite here: the caller drops c
+        for (int a = 0; a < n; a++) direction[a] = z[a] + direction[a] * (next / rho);
         rho = next;
+    }
+}
+
+void PolarizationCalculator::solve(const Field& permanent, Field& mu, OpenMM::ThreadPool* threads) {
+    // mu = sqrt(a) nu with (I - sqrt(a) T sqrt(a)) nu = sqrt(a) E. The preconditioner is a damped
+    // first-order Neumann step over the near pairs; for some systems it is not positive definite and
+    // the iterations stall: then its coefficient is halved (for good) and the solve goes on from where
+    // it is, down to plain conjugate gradients.
+    const int n = static_cast<int>(permanent.size());
+    std::vector<double> root(n);
+    for (int a = 0; a < n; a++) root[a] = std::sqrt(parameters.polarizability[a]);
+    Field rhs(n), nu(n), residual;
+    const bool guess = static_cast<int>(mu.size()) == n;
+    for (int a = 0; a < n; a++) {
+        rhs[a] = permanent[a] * root[a];
+        nu[a] = guess ? (root[a] > 0 ? mu[a] / root[a] : Vec3()) : rhs[a];
+    }
+    int iterations = 0;
+    bool catastrophe = false;
+    for (;;) {
+        const int limit = preconditioning > 0 ? std::min(settings.maxIterations, iterations + STALL) : settings.maxIterations;
+        catastrophe = !conjugateGradients(rhs, root, nu, residual, iterations, limit, threads);
+        if (catastrophe || largestResidual(residual, root) < settings.tolerance || preconditioning == 0 ||
+            iterations >= settings.maxIterations)
+            break;
+        preconditioning = preconditioning < 0.05 ? 0.0 : 0.5 * preconditioning;
     }
     std::vector<std::pair<double, int>> residuals(n);
     for (int a = 0; a < n; a++) residuals[a] = {root[a] * std::sqrt(residual[a].dot(residual[a])), a};

@@ -83,6 +83,9 @@ private:
         const std::vector<OpenMM::Vec3>* b;
     };
     static constexpr double PADDING = 0.08;  // nm added to the cutoff of the CPU platform's reused list
+    static constexpr double NEAR = 0.45;     // nm, the pairs of the preconditioner
+    static constexpr int STALL = 50;         // preconditioned iterations before c is halved
+    static constexpr double PRECONDITIONING = 0.5;  // c to start from (Tinker's damped Neumann step)
     using Field = std::vector<OpenMM::Vec3>;
 
     Kernels kernels(double r, int i, int j, int exception) const;
@@ -98,6 +101,9 @@ private:
     Field permanentField(OpenMM::ThreadPool* threads);
     Field dipoleField(const Field& mu, OpenMM::ThreadPool* threads, std::vector<double>* potential = nullptr);
     void solve(const Field& permanent, Field& mu, OpenMM::ThreadPool* threads);
+    bool conjugateGradients(const Field& rhs, const std::vector<double>& root, Field& nu, Field& residual,
+                            int& iterations, int limit, OpenMM::ThreadPool* threads);
+    Field nearField(const Field& x, const std::vector<double>& root, OpenMM::ThreadPool* threads) const;
     double extrapolate(const Field& permanent, Field& mu, std::vector<OpenMM::Vec3>* forces, OpenMM::ThreadPool* threads);
     double chargeChargeEnergy(OpenMM::ThreadPool* threads);
     void addForces(const Field& mu, std::vector<OpenMM::Vec3>& forces, OpenMM::ThreadPool* threads);
@@ -116,6 +122,8 @@ private:
     OpenMM::Vec3 listBox[3];
     std::vector<std::vector<Pair>> pairs;           // the neighbours within the cutoff, per thread
     std::vector<std::vector<Slopes>> slopes;        // beside each pair
+    std::vector<std::vector<Pair>> near;            // the pairs closer than NEAR: the solver's preconditioner
+    double preconditioning = PRECONDITIONING;       // c of the preconditioner I + c B_near
     std::unique_ptr<ReciprocalSpace> reciprocal;  // periodic only: PME or the explicit sum
     std::unique_ptr<ScreeningTable> screening;    // CPU, periodic: tabulated erfc and Gaussian
     std::vector<double> rootDamping;              // sqrt of each Thole damping volume

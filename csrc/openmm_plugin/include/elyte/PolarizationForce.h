@@ -36,7 +36,7 @@ public:
                        // platform evaluates the exact Ewald sum that PME approximates (its oracle)
     };
     enum PolarizationType {
-        Mutual = 0,        // dipoles converged by conjugate gradients to the tolerance
+        Mutual = 0,        // dipoles converged by preconditioned conjugate gradients to the tolerance
         Extrapolated = 1,  // a fixed combination of perturbation orders (see above): n field evaluations
     };
 
