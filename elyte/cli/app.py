@@ -24,6 +24,17 @@ OmegaConf.register_new_resolver("data", lambda rel: str(data_dir() / rel), repla
 OmegaConf.register_new_resolver("reference_smiles", lambda name: smiles_of(str(name)), replace=True)
 
 
+def job_dirname(overrides: str) -> str:
+    """A sweep job's folder name from its overrides (``hydra.job.override_dirname``): a path in a value
+    (a model file, say) would nest folders, so '/' becomes '_', and the name is cut to stay far below
+    the 255-byte limit of a file name (the job number in front keeps it unique)."""
+    return str(overrides).replace("/", "_")[:200]
+
+
+# ${job_dirname:${hydra.job.override_dirname}} -> that name (the sweep's subdir)
+OmegaConf.register_new_resolver("job_dirname", job_dirname, replace=True)
+
+
 def hydra_command(config_name: str) -> Callable[[Callable[[DictConfig], None]], Callable[[], None]]:
     """Make ``fn(cfg)`` a console-script entry point reading ``configs/<config_name>.yaml``."""
     return hydra.main(config_path=str(config_dir()), config_name=config_name, version_base="1.3")

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from hydra import compose, initialize_config_dir
+from omegaconf import open_dict
 
 from elyte.cli import app
 from elyte.errors import InputError, MDError
@@ -79,3 +80,15 @@ def test_predict_config_composes_with_the_joblib_launcher_and_summary_callback()
     assert "joblib" in cfg.hydra.launcher._target_.lower()
     assert cfg.hydra.callbacks.sweep_summary._target_ == "elyte.pipeline.screening.SweepSummary"
     assert cfg.formulation.name == "DMC" and cfg.protocol.name == "quick"
+
+
+def test_a_sweep_over_model_files_gives_one_folder_per_job():
+    """A path in an override (a model file to compare) must not nest the job's folder, or the summary
+    would not find its results.json; long names are cut below the file-name limit."""
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(config_name="predict", return_hydra_config=True,
+                      overrides=["forcefield=polff", "forcefield.parameters.model=/runs/candidate/model.pt"])
+    with open_dict(cfg):
+        cfg.hydra.job.num = 3
+    assert cfg.hydra.sweep.subdir == "3_forcefield.parameters.model=_runs_candidate_model.pt,forcefield=polff"
+    assert len(app.job_dirname("formulation.liquid=" + "x" * 400)) <= 200
