@@ -35,30 +35,6 @@ void reciprocalBox(const Vec3* box, Vec3* recip, double& volume) {
     recip[2] = box[0].cross(box[1]) / volume;
 }
 
-// the field of the dipoles mu over a list of pairs: T_ij mu_j at i and T_ji mu_i at j. The lists
-// come in runs of pairs with the same first atom, whose field is summed in registers.
-template <class P>
-void addDipolePairs(const std::vector<P>& list, const std::vector<Vec3>& mu, std::vector<Vec3>& field) {
-    int i = -1;
-    double mx = 0, my = 0, mz = 0, fx = 0, fy = 0, fz = 0;
-    for (const P& p : list) {
-        if (p.i != i) {
-            if (i >= 0) field[i] += Vec3(fx, fy, fz);
-            i = p.i;
-            mx = mu[i][0], my = mu[i][1], mz = mu[i][2];
-            fx = fy = fz = 0;
-        }
-        const double x = p.v[0], y = p.v[1], z = p.v[2], d3 = p.d3, three = 3.0 * p.d5;
-        const Vec3& mj = mu[p.j];
-        const double ui = three * (mx * x + my * y + mz * z), uj = three * (mj[0] * x + mj[1] * y + mj[2] * z);
-        fx += x * uj - mj[0] * d3;
-        fy += y * uj - mj[1] * d3;
-        fz += z * uj - mj[2] * d3;
-        field[p.j] += Vec3(x * ui - mx * d3, y * ui - my * d3, z * ui - mz * d3);
-    }
-    if (i >= 0) field[i] += Vec3(fx, fy, fz);
-}
-
 // the largest residual of the dipoles, e*nm: max_a sqrt(alpha_a) |r_a| for the scaled residual r
 double largestResidual(const std::vector<Vec3>& residual, const std::vector<double>& root) {
     double worst = 0;
@@ -349,6 +325,29 @@ void PolarizationCalculator::finishPairs(const std::vector<Vec3>& positions, Ope
             throw OpenMMException("PolarizationForce: particles " + std::to_string(nb.i) + " and " + std::to_string(nb.j) +
                                   " are at the same position");
         }
+}
+
+// the field of the dipoles mu over a list of pairs: T_ij mu_j at i and T_ji mu_i at j. The lists
+// come in runs of pairs with the same first atom, whose field is summed in registers.
+void PolarizationCalculator::addDipolePairs(const std::vector<Pair>& list, const Field& mu, Field& field) {
+    int i = -1;
+    double mx = 0, my = 0, mz = 0, fx = 0, fy = 0, fz = 0;
+    for (const Pair& p : list) {
+        if (p.i != i) {
+            if (i >= 0) field[i] += Vec3(fx, fy, fz);
+            i = p.i;
+            mx = mu[i][0], my = mu[i][1], mz = mu[i][2];
+            fx = fy = fz = 0;
+        }
+        const double x = p.v[0], y = p.v[1], z = p.v[2], d3 = p.d3, three = 3.0 * p.d5;
+        const Vec3& mj = mu[p.j];
+        const double ui = three * (mx * x + my * y + mz * z), uj = three * (mj[0] * x + mj[1] * y + mj[2] * z);
+        fx += x * uj - mj[0] * d3;
+        fy += y * uj - mj[1] * d3;
+        fz += z * uj - mj[2] * d3;
+        field[p.j] += Vec3(x * ui - mx * d3, y * ui - my * d3, z * ui - mz * d3);
+    }
+    if (i >= 0) field[i] += Vec3(fx, fy, fz);
 }
 
 PolarizationCalculator::Field PolarizationCalculator::sumPartials(const std::vector<Field>& partial,

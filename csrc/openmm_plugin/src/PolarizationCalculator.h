@@ -98,6 +98,7 @@ private:
     double listCutoff() const;
     void balanceNeighbors();
     Field sumPartials(const std::vector<Field>& partial, OpenMM::ThreadPool* threads) const;
+    static void addDipolePairs(const std::vector<Pair>& list, const Field& mu, Field& field);
     Field permanentField(OpenMM::ThreadPool* threads);
     Field dipoleField(const Field& mu, OpenMM::ThreadPool* threads, std::vector<double>* potential = nullptr);
     void solve(const Field& permanent, Field& mu, OpenMM::ThreadPool* threads);
