@@ -6,7 +6,8 @@ induction to a matching tolerance) and a fixed-charge NonbondedForce (PME), on t
     .venv/bin/python benchmarks/polff_openmm.py [--threads 2] [--steps 5] [--repeats 3] [--cutoff 9]
 
 Prints the median ms per MD step (Verlet, 1 fs; the systems timed round-robin) for the full export,
-the same without the induced dipoles (its permanent charges by stock PME: what polarization adds to
+the full export with multiple time stepping (rRESPA: the nonbonded forces every 2 fs, the bonded ones
+every 1 fs; reported per fs of MD), the same without the induced dipoles (its permanent charges by stock PME: what polarization adds to
 a whole step, with bonded terms keeping the dynamics physical), its short-range terms (repulsion, dispersion, charge transfer: the fused force and one force per
 term), its electrostatics (charges by PME plus the plugin's induced dipoles), its polarization
 force alone (converged and extrapolated dipoles), the AMOEBA multipole force alone and the
@@ -24,8 +25,10 @@ from pathlib import Path
 import ase.io
 import numpy as np
 import openmm
+from openmm.mtsintegrator import MTSIntegrator
 
 from elyte import units
+from elyte.md.integrators import FAST_GROUP, SLOW_GROUP, split_time_scales
 from polff.extrapolation import ELECTROLYTE, fit_coefficients
 from polff.io.byteff import read_byteff
 from polff.openmm import GROUPS, build_system
@@ -34,6 +37,7 @@ from polff.system import MAX_RELATION, bond_distances
 SPECIES = [("DMC", 505), ("EC", 345), ("LI", 69), ("PF6", 69)]  # the order of solvent_salt.gro
 NM = units.ANGSTROM_TO_NM
 DEBYE_PER_E_NM = 48.0320471  # AmoebaMultipoleForce's mutual tolerance is an RMS dipole change in Debye
+MTS = "polff export, all terms, MTS: nonbonded every 2 fs, bonded every 1 fs (per fs)"
 
 
 def load_box(folder):
@@ -87,9 +91,9 @@ def amoeba_system(molecules, box, cutoff, tolerance_e_nm) -> openmm.System:
     return system
 
 
-def make_context(system, positions_nm, threads: int) -> openmm.Context:
+def make_context(system, positions_nm, threads: int, integrator: openmm.Integrator | None = None) -> openmm.Context:
     platform = openmm.Platform.getPlatformByName("CPU")
-    context = openmm.Context(system, openmm.VerletIntegrator(0.001), platform, {"Threads": str(threads)})
+    context = openmm.Context(system, integrator or openmm.VerletIntegrator(0.001), platform, {"Threads": str(threads)})
     context.setPositions(positions_nm)
     context.setVelocitiesToTemperature(300.0)
     context.getIntegrator().step(1)  # warm-up: neighbour lists, first solve from scratch
@@ -158,6 +162,7 @@ def main() -> None:
     short_range = {GROUPS[t] for t in ("repulsion", "dispersion", "charge_transfer")}
     cases = {
         "polff export, all terms (plugin)": full,
+        MTS: split_time_scales(full),
         "polff export without induced dipoles (permanent charges only)": only(full, lambda f: f.getForceGroup() != group),
         "polff short-range terms, one fused force": only(full, lambda f: f.getForceGroup() in short_range),
         "polff short-range terms, one force each (split_terms)": only(split, lambda f: f.getForceGroup() in short_range),
@@ -170,10 +175,13 @@ def main() -> None:
         "AmoebaMultipoleForce alone (stock)": amoeba_system(molecules, box, args.cutoff, args.tolerance * NM),
         "NonbondedForce PME fixed charges alone (stock)": only(full, lambda f: isinstance(f, openmm.NonbondedForce)),
     }
-    contexts = {name: make_context(system, x, args.threads) for name, system in cases.items()
-                if not args.only or any(word in name for word in args.only)}
+    contexts = {name: make_context(system, x, args.threads,
+                                   MTSIntegrator(0.002, [(SLOW_GROUP, 1), (FAST_GROUP, 2)]) if name == MTS else None)
+                for name, system in cases.items() if not args.only or any(word in name for word in args.only)}
     steps = {name: args.amoeba_steps if "Amoeba" in name else args.steps for name in contexts}
     result = median_ms_per_step(contexts, steps, args.repeats)
+    if MTS in result:
+        result[MTS] /= 2.0  # fs per step
     print(f"{folder / 'solvent_salt.gro'}: {len(x)} atoms, cutoff {args.cutoff} A, Ewald tolerance "
           f"{args.ewald_tolerance}, dipole tolerance {args.tolerance} e*A, CPU platform, {args.threads} threads, "
           f"OpenMM {openmm.__version__}, median of {args.repeats} rounds\n")

@@ -1,4 +1,5 @@
-"""Integrators: Langevin (BAOAB, middle scheme) for NVT/NPT, and the same with a cosine-shaped
+"""Integrators: Langevin (BAOAB, middle scheme) for NVT/NPT, its multiple-time-step form (bonded
+forces on an inner step, everything else on the outer one), and Langevin with a cosine-shaped
 external acceleration for periodic-perturbation (NEMD) viscosity.
 
 Units at this boundary are OpenMM's (nm, ps, K); the caller converts from its configuration.
@@ -6,16 +7,51 @@ Units at this boundary are OpenMM's (nm, ps, K); the caller converts from its co
 
 from __future__ import annotations
 
+import copy
+import logging
 import math
 
 import openmm
 import openmm.unit as u
+from openmm.mtsintegrator import MTSLangevinIntegrator
+
+log = logging.getLogger(__name__)
+# Forces between atoms a few bonds apart, cheap and fast-varying: the inner step of multiple time
+# stepping. Every other force (nonbonded, polarization) goes on the outer step.
+BONDED_FORCES = (openmm.HarmonicBondForce, openmm.HarmonicAngleForce, openmm.PeriodicTorsionForce,
+                 openmm.RBTorsionForce, openmm.CMAPTorsionForce, openmm.CustomBondForce, openmm.CustomAngleForce,
+                 openmm.CustomTorsionForce, openmm.CustomCompoundBondForce)
+SLOW_GROUP, FAST_GROUP = 30, 31
 
 
 def langevin(temperature_k: float, friction_per_ps: float, timestep_fs: float) -> openmm.Integrator:
     """OpenMM's LangevinMiddleIntegrator."""
     return openmm.LangevinMiddleIntegrator(temperature_k * u.kelvin, friction_per_ps / u.picosecond,
                                            timestep_fs * u.femtosecond)
+
+
+def split_time_scales(system: openmm.System) -> openmm.System:
+    """A copy of ``system`` with its bonded forces (BONDED_FORCES) in FAST_GROUP and every other force
+    in SLOW_GROUP, for :func:`mts_langevin`. A system without bonded forces (an ML force field is one
+    force) goes whole into FAST_GROUP: it then runs on the inner step. The copy loses the original's
+    per-term force groups."""
+    split = copy.deepcopy(system)
+    forces = [split.getForce(k) for k in range(split.getNumForces())]
+    bonded = [isinstance(f, BONDED_FORCES) for f in forces]
+    if not any(bonded):
+        log.info("no bonded forces to split off: every force on the inner step of multiple time stepping")
+    for force, fast in zip(forces, bonded):
+        force.setForceGroup(FAST_GROUP if fast or not any(bonded) else SLOW_GROUP)
+    return split
+
+
+def mts_langevin(temperature_k: float, friction_per_ps: float, timestep_fs: float,
+                 inner_steps: int) -> openmm.CustomIntegrator:
+    """BAOAB-RESPA Langevin (OpenMM's MTSLangevinIntegrator) for a system split by
+    :func:`split_time_scales`: the slow forces once per ``timestep_fs`` (the outer step), the bonded ones
+    ``inner_steps`` times, the thermostat on the inner step. Temperature: global variable ``kT``."""
+    return MTSLangevinIntegrator(temperature_k * u.kelvin, friction_per_ps / u.picosecond,
+                                 timestep_fs * u.femtosecond, [(SLOW_GROUP, 1), (FAST_GROUP, inner_steps)])
 
 
 def cosine_langevin(temperature_k: float, friction_per_ps: float, timestep_fs: float,

@@ -33,7 +33,8 @@ from scipy.stats import chi2
 from elyte import units
 from elyte.analysis.trajectory import minimum_image
 from elyte.errors import InputError, MDError
-from elyte.md.integrators import cosine_langevin, langevin
+from elyte.md.integrators import cosine_langevin, langevin, mts_langevin, split_time_scales
+from elyte.md.masses import repartition_hydrogen_mass
 from elyte.progress import enabled as progress_enabled
 from tqdm.auto import tqdm
 
@@ -47,7 +48,10 @@ THERMO_COLUMNS = ("step", "time_ps", "potential_kcal_mol", "kinetic_kcal_mol", "
 
 @dataclass
 class Stage:
-    """What to run. Units: fs, K, bar, 1/ps; ``cosine_acceleration`` in nm/ps^2 (nemd only)."""
+    """What to run. Units: fs, K, bar, 1/ps; ``cosine_acceleration`` in nm/ps^2 (nemd only).
+    ``inner_steps`` > 1: multiple time stepping, the bonded forces that many times per ``timestep``
+    (the outer step; ``steps`` count outer steps), every other force once. ``hydrogen_mass`` (amu):
+    hydrogen mass repartitioning (:mod:`elyte.md.masses`), none when None."""
 
     name: str
     kind: str
@@ -61,6 +65,8 @@ class Stage:
     report_every: int = 100  # thermo row every this many steps
     trajectory_every: int = 0  # DCD frame every this many steps (0: none)
     segment_steps: int = 10000  # checkpoint after every segment
+    inner_steps: int = 1
+    hydrogen_mass: float | None = None
     cosine_acceleration: float = 0.0
     minimize_tolerance: float = 10.0  # kJ/mol/nm, OpenMM's convention
     max_temperature_factor: float = 3.0  # blow-up when T exceeds this times the target (more: blow_up_factor)
@@ -80,6 +86,14 @@ class Stage:
                                      f"{self.report_every}")
         if self.kind == "nemd" and self.cosine_acceleration <= 0:
             raise InputError(f"stage {self.name}: nemd needs cosine_acceleration > 0 (nm/ps^2)")
+        if self.hydrogen_mass is not None and not 1.0 <= self.hydrogen_mass <= 5.0:
+            raise InputError(f"stage {self.name}: hydrogen_mass must be between 1 and 5 amu (3 or 4 are usual), got "
+                             f"{self.hydrogen_mass}")
+        if self.inner_steps < 1:
+            raise InputError(f"stage {self.name}: inner_steps must be at least 1, got {self.inner_steps}")
+        if self.kind == "nemd" and self.inner_steps > 1:
+            raise InputError(f"stage {self.name}: the cosine NEMD integrator has no multiple time stepping; set "
+                             "the protocol's inner_steps to 1 (and its timestep to 1 fs) or leave out the nemd stage")
 
 
 @dataclass
@@ -115,13 +129,19 @@ class StageResult:
         return pd.concat([pd.read_csv(p / "thermo.csv") for p in self.segments], ignore_index=True)
 
 
-def _system_for(stage: Stage, system: openmm.System) -> openmm.System:
-    if stage.kind != "npt":
-        return system
-    system = copy.deepcopy(system)
-    system.addForce(openmm.MonteCarloBarostat(stage.pressure * u.bar, stage.temperature * u.kelvin,
-                                              stage.barostat_every))
-    return system
+def _system_for(stage: Stage, system: openmm.System, topology: app.Topology) -> openmm.System:
+    """The stage's copy of ``system``: hydrogen masses repartitioned, force groups split for multiple
+    time stepping, a barostat for NPT (the caller's system is never changed)."""
+    copied = system
+    if stage.hydrogen_mass is not None:
+        copied = repartition_hydrogen_mass(copied, topology, stage.hydrogen_mass)
+    if stage.inner_steps > 1:
+        copied = split_time_scales(copied)
+    if stage.kind == "npt":
+        copied = copy.deepcopy(copied) if copied is system else copied
+        copied.addForce(openmm.MonteCarloBarostat(stage.pressure * u.bar, stage.temperature * u.kelvin,
+                                                  stage.barostat_every))
+    return copied
 
 
 def _integrator(stage: Stage, box: np.ndarray | None) -> openmm.Integrator:
@@ -129,6 +149,8 @@ def _integrator(stage: Stage, box: np.ndarray | None) -> openmm.Integrator:
     if stage.kind == "nemd":
         return cosine_langevin(start, stage.friction, stage.timestep, stage.cosine_acceleration,
                                float(box[2, 2]) * units.ANGSTROM_TO_NM)
+    if stage.inner_steps > 1:
+        return mts_langevin(start, stage.friction, stage.timestep, stage.inner_steps)
     return langevin(start, stage.friction, stage.timestep)
 
 
@@ -164,7 +186,7 @@ class _Runner:
                  platform: openmm.Platform, properties: dict[str, str], directory: Path, seed: int):
         self.stage, self.directory, self.topology, self.seed = stage, directory, topology, seed
         self.platform, self.properties = platform, properties
-        self.system = _system_for(stage, system)
+        self.system = _system_for(stage, system, topology)
         self.start_box = start.box
         self.simulation = self._simulation(0)
         context = self.simulation.context

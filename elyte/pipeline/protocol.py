@@ -3,7 +3,9 @@
 minimize -> heat (NVT ramp) -> NPT equilibration -> NPT production (density, enthalpy) -> NVT at the
 mean production volume (transport: MSD, conductivity) -> optional cosine NEMD (viscosity); plus
 gas-phase NVT of single molecules for the heat of vaporization. A stage with 0 steps is left out.
-Config (``configs/protocol/*.yaml``) units: fs, K, bar, 1/ps, nm/ps^2.
+Config (``configs/protocol/*.yaml``) units: fs, K, bar, 1/ps, nm/ps^2. ``inner_steps`` > 1 turns on
+multiple time stepping: ``timestep`` is then the outer step of the nonbonded (and polarization) forces
+and the bonded forces are evaluated ``inner_steps`` times per step (:func:`elyte.md.integrators.mts_langevin`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class Protocol:
     name: str
     stages: Mapping[str, Mapping]
     timestep: float = 1.0
+    inner_steps: int = 1
+    hydrogen_mass: float | None = None
     friction: float = 1.0
     barostat_every: int = 25
     segment_steps: int = 10000
@@ -36,7 +40,9 @@ class Protocol:
         if unknown:
             raise InputError(f"protocol {cfg.get('name')}: unknown stages {sorted(unknown)}; known: {LIQUID_STAGES}")
         return cls(name=str(cfg["name"]), stages={k: dict(v) for k, v in cfg["stages"].items()},
-                   timestep=float(cfg.get("timestep", 1.0)), friction=float(cfg.get("friction", 1.0)),
+                   timestep=float(cfg.get("timestep", 1.0)), inner_steps=int(cfg.get("inner_steps", 1)),
+                   hydrogen_mass=None if cfg.get("hydrogen_mass") is None else float(cfg["hydrogen_mass"]),
+                   friction=float(cfg.get("friction", 1.0)),
                    barostat_every=int(cfg.get("barostat_every", 25)),
                    segment_steps=int(cfg.get("segment_steps", 10000)),
                    gas=dict(cfg["gas"]) if cfg.get("gas") else None)
@@ -46,6 +52,7 @@ class Protocol:
         report_every = int(settings.pop("report_every", 100))
         segment = max(report_every, self.segment_steps // report_every * report_every)
         return Stage(name=name, kind=kind, temperature=temperature, pressure=pressure, timestep=self.timestep,
+                     inner_steps=self.inner_steps, hydrogen_mass=self.hydrogen_mass,
                      friction=float(settings.pop("friction", self.friction)), barostat_every=self.barostat_every,
                      report_every=report_every, segment_steps=segment, **settings)
 

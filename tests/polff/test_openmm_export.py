@@ -10,6 +10,7 @@ import openmm
 import pytest
 import torch
 
+from elyte.md.integrators import FAST_GROUP, SLOW_GROUP, split_time_scales
 from polff.energy import TERMS, PolarizableEnergy
 from polff.openmm import GROUPS, build_system
 
@@ -94,3 +95,23 @@ def test_fused_short_range_force_in_a_cluster(cluster):
     e_split, f_split = _energy_forces(build_system(molecules, split_terms=True), x, "Reference", SHORT_RANGE)
     assert e_fused == pytest.approx(e_split, rel=1e-10)
     assert np.abs(f_fused - f_split).max() <= 1e-9 * np.abs(f_split).max()
+
+
+def test_multiple_time_stepping_splits_bonded_from_nonbonded(small_box):
+    """For MTS, a copy of the exported system has its bonded terms (1-4 pairs included) in the inner
+    group and the nonbonded forces and the polarization force in the outer one; the two groups sum to
+    the whole energy and forces, and the original keeps its per-term groups."""
+    molecules, positions, cell = small_box
+    box = cell.numpy()
+    system = build_system(molecules, box=box, cutoff=9.0)
+    groups = [f.getForceGroup() for f in system.getForces()]
+    split = split_time_scales(system)
+    assert [f.getForceGroup() for f in system.getForces()] == groups
+    kinds = {g: {f.getName() for f in split.getForces() if f.getForceGroup() == g} for g in (FAST_GROUP, SLOW_GROUP)}
+    assert kinds[FAST_GROUP] == {"HarmonicBondForce", "HarmonicAngleForce", "PeriodicTorsionForce", "CustomBondForce"}
+    assert kinds[SLOW_GROUP] == {"CustomNonbondedForce", "NonbondedForce", "polarization"}
+    x = positions.numpy() * 0.1
+    e_all, f_all = _energy_forces(system, x, "Reference", set(groups), box)
+    parts = [_energy_forces(split, x, "Reference", {g}, box) for g in (FAST_GROUP, SLOW_GROUP)]
+    assert sum(e for e, _ in parts) == pytest.approx(e_all, rel=1e-9)
+    np.testing.assert_allclose(sum(f for _, f in parts), f_all, atol=1e-8 * np.abs(f_all).max())

@@ -36,6 +36,15 @@ def test_zero_step_stages_are_left_out_and_unknown_stages_refused():
         Protocol.from_config({"name": "t", "stages": {"anneal": {"steps": 10}}})
 
 
+def test_multiple_time_stepping_and_hydrogen_mass_reach_every_stage():
+    cfg = {"name": "t", "timestep": 2.0, "inner_steps": 2, "hydrogen_mass": 3, "stages": {"minimize": {"steps": 10},
+           "npt_production": {"steps": 200, "report_every": 20}}, "gas": {"steps": 100, "report_every": 10}}
+    protocol = Protocol.from_config(cfg)
+    stages = protocol.liquid(300.0, 1.0) + protocol.gas_stages(300.0)
+    assert len(stages) == 4 and all(s.inner_steps == 2 and s.timestep == 2.0 and s.hydrogen_mass == 3.0 for s in stages)
+    assert all(s.inner_steps == 1 for s in Protocol.from_config({**cfg, "inner_steps": 1}).liquid(300.0, 1.0))
+
+
 def test_rescaling_to_a_volume_moves_molecules_rigidly():
     dmc = Species.from_smiles("DMC", "COC(=O)OC")
     one = conformer(dmc).positions
