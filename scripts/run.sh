@@ -6,5 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# 1,200 atoms keep the CPU demonstration near 15 minutes on 2 cores; later overrides win
+# 1,200 atoms keep the CPU demonstration near 5 minutes on 2 cores; later overrides win
 exec .venv/bin/elyte-predict formulation.size=1200 "$@"

@@ -29,7 +29,9 @@ log = logging.getLogger("elyte.simulate")
 
 
 def _stages(cfg: DictConfig) -> list[Stage]:
-    common = dict(temperature=float(cfg.temperature), pressure=float(cfg.pressure), timestep=float(cfg.timestep))
+    common = dict(temperature=float(cfg.temperature), pressure=float(cfg.pressure), timestep=float(cfg.timestep),
+                  inner_steps=int(cfg.inner_steps),
+                  hydrogen_mass=None if cfg.hydrogen_mass is None else float(cfg.hydrogen_mass))
     stages = []
     if int(cfg.minimize_steps):
         stages.append(Stage("minimize", "minimize", steps=int(cfg.minimize_steps), **common))

@@ -50,3 +50,10 @@ def test_blow_up_names_the_stage_and_step(dmc_box, tmp_path):
     result = _simulate(tmp_path, dmc_box, "timestep=25.0", "minimize_steps=0", "ensemble=nvt")
     assert result.returncode == 1
     assert "stage 'md' blew up at step" in result.stderr + result.stdout
+
+
+def test_multiple_time_stepping_and_heavier_hydrogens_reach_the_stage(dmc_box, tmp_path):
+    result = _simulate(tmp_path, dmc_box, "timestep=2.0", "inner_steps=2", "hydrogen_mass=3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    stage = json.loads((tmp_path / "md" / "stage.json").read_text())
+    assert (stage["timestep"], stage["inner_steps"], stage["hydrogen_mass"]) == (2.0, 2, 3.0)

@@ -16,7 +16,8 @@ from elyte.pipeline.protocol import Protocol
 from polff.forcefield import ParameterFiles, PolffForceField
 
 DMC = {"name": "DMC", "smiles": "COC(=O)OC", "ratio": 1.0}
-TINY = {"name": "tiny", "timestep": 1.0, "segment_steps": 100, "stages": {
+# multiple time stepping as the shipped thermo protocol: the whole pipeline, resume included, on that path
+TINY = {"name": "tiny", "timestep": 2.0, "inner_steps": 2, "segment_steps": 100, "stages": {
     "minimize": {"steps": 100}, "heat": {"steps": 100, "report_every": 20},
     "npt_equilibration": {"steps": 100, "report_every": 20}, "npt_production": {"steps": 300, "report_every": 10},
     "nvt_transport": {"steps": 200, "report_every": 10, "trajectory_every": 20}},
