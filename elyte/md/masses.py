@@ -34,7 +34,7 @@ def repartition_hydrogen_mass(system: openmm.System, topology: app.Topology, hyd
             if shift > 0:
                 new[hydrogen.index] += shift
                 new[partner.index] -= shift
-    light = np.flatnonzero(new < hydrogen_mass)
+    light = np.flatnonzero((new < masses) & (new < hydrogen_mass))  # partners that gave too much
     if len(light):
         k = light[0]
         raise InputError(f"hydrogen mass repartitioning to {hydrogen_mass} amu leaves atom {k} "
