@@ -38,10 +38,11 @@ def split_time_scales(system: openmm.System) -> openmm.System:
     split = copy.deepcopy(system)
     forces = [split.getForce(k) for k in range(split.getNumForces())]
     bonded = [isinstance(f, BONDED_FORCES) for f in forces]
-    if not any(bonded):
+    whole = not any(bonded)
+    if whole:
         log.info("no bonded forces to split off: every force on the inner step of multiple time stepping")
     for force, fast in zip(forces, bonded):
-        force.setForceGroup(FAST_GROUP if fast or not any(bonded) else SLOW_GROUP)
+        force.setForceGroup(FAST_GROUP if fast or whole else SLOW_GROUP)
     return split
 
 

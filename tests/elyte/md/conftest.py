@@ -16,7 +16,10 @@ BOND = (0.109, 2.8e5)  # nm, kJ/mol/nm^2: a C-H stretch
 ATOMS = (("C", 12.0, 0.30, 0.40), ("H", 1.0, 0.25, 0.10))  # element, amu, LJ sigma (nm), epsilon (kJ/mol)
 
 
-def _diatomic_fluid() -> tuple[openmm.System, app.Topology, StartState]:
+@pytest.fixture(scope="session")
+def diatomic_fluid() -> tuple[openmm.System, app.Topology, StartState]:
+    """(system, topology, start): 64 molecules (C 12 amu, H 1 amu) on a grid in a 1.68 nm periodic box,
+    a harmonic bond and Lennard-Jones between molecules (cutoff 0.8 nm)."""
     system, topology = openmm.System(), app.Topology()
     chain = topology.addChain()
     bonds, lj = openmm.HarmonicBondForce(), openmm.NonbondedForce()
@@ -41,9 +44,3 @@ def _diatomic_fluid() -> tuple[openmm.System, app.Topology, StartState]:
     system.setDefaultPeriodicBoxVectors(*(openmm.Vec3(*row) for row in np.eye(3) * length))
     return system, topology, StartState(np.array(positions) * 10.0, np.eye(3) * length * 10.0)
 
-
-@pytest.fixture(scope="session")
-def diatomic_fluid() -> tuple[openmm.System, app.Topology, StartState]:
-    """(system, topology, start): 64 molecules (C 12 amu, H 1 amu) on a grid in a 1.68 nm periodic box,
-    a harmonic bond and Lennard-Jones between molecules (cutoff 0.8 nm)."""
-    return _diatomic_fluid()
