@@ -1,6 +1,6 @@
 """Integrators: Langevin (BAOAB, middle scheme) for NVT/NPT, its multiple-time-step form (bonded
 forces on an inner step, everything else on the outer one), and Langevin with a cosine-shaped
-external acceleration for periodic-perturbation (NEMD) viscosity.
+external acceleration for periodic-perturbation (NEMD) viscosity, with or without multiple time stepping.
 
 Units at this boundary are OpenMM's (nm, ps, K); the caller converts from its configuration.
 """
@@ -56,29 +56,55 @@ def mts_langevin(temperature_k: float, friction_per_ps: float, timestep_fs: floa
 
 
 def cosine_langevin(temperature_k: float, friction_per_ps: float, timestep_fs: float,
-                    acceleration_nm_ps2: float, box_z_nm: float) -> openmm.CustomIntegrator:
-    """Langevin middle-scheme integrator that adds a_x(z) = A cos(2 pi z / L_z) to every atom.
+                    acceleration_nm_ps2: float, box_z_nm: float, inner_steps: int = 1) -> openmm.CustomIntegrator:
+    """Langevin integrator that adds a_x(z) = A cos(2 pi z / L_z) to every atom: the middle scheme, or
+    with ``inner_steps`` > 1 BAOAB-RESPA as :func:`mts_langevin` (a system split by
+    :func:`split_time_scales`; the acceleration joins the slow forces on the outer step).
 
     The friction also damps the imposed flow: at steady state the velocity amplitude V obeys
     A = (eta k^2 / rho + friction) V, which the viscosity analysis corrects for exactly.
     Global variables: ``A`` (nm/ps^2) and ``kz`` (1/nm) can be changed with setGlobalVariableByName.
     """
     dt = timestep_fs * 1e-3  # ps
+    inner = dt / inner_steps
     integrator = openmm.CustomIntegrator(dt)
     kT = (u.MOLAR_GAS_CONSTANT_R * temperature_k * u.kelvin).value_in_unit(u.kilojoule_per_mole)
-    integrator.addGlobalVariable("a", math.exp(-friction_per_ps * dt))
-    integrator.addGlobalVariable("b", math.sqrt(1.0 - math.exp(-2.0 * friction_per_ps * dt)))
+    integrator.addGlobalVariable("a", math.exp(-friction_per_ps * inner))
+    integrator.addGlobalVariable("b", math.sqrt(1.0 - math.exp(-2.0 * friction_per_ps * inner)))
     integrator.addGlobalVariable("kT", kT)
     integrator.addGlobalVariable("A", acceleration_nm_ps2)
     integrator.addGlobalVariable("kz", 2.0 * math.pi / box_z_nm)
     integrator.addPerDofVariable("x1", 0.0)
     integrator.addUpdateContextState()
-    integrator.addComputePerDof("v", "v + dt*f/m + dt*A*cos(kz*_z(x))*vector(1, 0, 0)")
+    push = "A*cos(kz*_z(x))*vector(1, 0, 0)"
+    if inner_steps == 1:
+        integrator.addComputePerDof("v", f"v + dt*f/m + dt*{push}")
+        integrator.addConstrainVelocities()
+        _drift_thermostat_drift(integrator, "dt")
+        return integrator
+    fast, h = f"f{FAST_GROUP}", f"(dt/{inner_steps})"
+
+    def slow_kick() -> None:  # a force group's f<k> cannot share an expression with vector functions
+        integrator.addComputePerDof("v", f"v + 0.5*dt*f{SLOW_GROUP}/m")
+        integrator.addComputePerDof("v", f"v + 0.5*dt*{push}")
+
+    slow_kick()
+    for _ in range(inner_steps):
+        integrator.addComputePerDof("v", f"v + 0.5*{h}*{fast}/m")
+        _drift_thermostat_drift(integrator, h)
+        integrator.addConstrainVelocities()
+        integrator.addComputePerDof("v", f"v + 0.5*{h}*{fast}/m")
+    slow_kick()
     integrator.addConstrainVelocities()
-    integrator.addComputePerDof("x", "x + 0.5*dt*v")
+    return integrator
+
+
+def _drift_thermostat_drift(integrator: openmm.CustomIntegrator, step: str) -> None:
+    """Half a drift, the Ornstein-Uhlenbeck velocity update (globals ``a``, ``b``, ``kT``), half a
+    drift, constraints, over a step of ``step`` (an expression in ps)."""
+    integrator.addComputePerDof("x", f"x + 0.5*{step}*v")
     integrator.addComputePerDof("v", "a*v + b*sqrt(kT/m)*gaussian")
-    integrator.addComputePerDof("x", "x + 0.5*dt*v")
+    integrator.addComputePerDof("x", f"x + 0.5*{step}*v")
     integrator.addComputePerDof("x1", "x")
     integrator.addConstrainPositions()
-    integrator.addComputePerDof("v", "v + (x - x1)/dt")
-    return integrator
+    integrator.addComputePerDof("v", f"v + (x - x1)/{step}")

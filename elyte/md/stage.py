@@ -91,9 +91,6 @@ class Stage:
                              f"{self.hydrogen_mass}")
         if self.inner_steps < 1:
             raise InputError(f"stage {self.name}: inner_steps must be at least 1, got {self.inner_steps}")
-        if self.kind == "nemd" and self.inner_steps > 1:
-            raise InputError(f"stage {self.name}: the cosine NEMD integrator has no multiple time stepping; set "
-                             "the protocol's inner_steps to 1 (and its timestep to 1 fs) or leave out the nemd stage")
 
 
 @dataclass
@@ -148,7 +145,7 @@ def _integrator(stage: Stage, box: np.ndarray | None) -> openmm.Integrator:
     start = stage.temperature if stage.temperature_start is None else stage.temperature_start
     if stage.kind == "nemd":
         return cosine_langevin(start, stage.friction, stage.timestep, stage.cosine_acceleration,
-                               float(box[2, 2]) * units.ANGSTROM_TO_NM)
+                               float(box[2, 2]) * units.ANGSTROM_TO_NM, stage.inner_steps)
     if stage.inner_steps > 1:
         return mts_langevin(start, stage.friction, stage.timestep, stage.inner_steps)
     return langevin(start, stage.friction, stage.timestep)

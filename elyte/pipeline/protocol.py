@@ -5,7 +5,8 @@ mean production volume (transport: MSD, conductivity) -> optional cosine NEMD (v
 gas-phase NVT of single molecules for the heat of vaporization. A stage with 0 steps is left out.
 Config (``configs/protocol/*.yaml``) units: fs, K, bar, 1/ps, nm/ps^2. ``inner_steps`` > 1 turns on
 multiple time stepping: ``timestep`` is then the outer step of the nonbonded (and polarization) forces
-and the bonded forces are evaluated ``inner_steps`` times per step (:func:`elyte.md.integrators.mts_langevin`).
+and the bonded forces are evaluated ``inner_steps`` times per step (:func:`elyte.md.integrators.mts_langevin`;
+the NEMD stage's :func:`elyte.md.integrators.cosine_langevin` likewise).
 """
 
 from __future__ import annotations

@@ -11,10 +11,11 @@ import copy
 import numpy as np
 import openmm
 import openmm.app as app
+import pandas as pd
 import pytest
 
 from elyte.errors import InputError
-from elyte.md.integrators import FAST_GROUP, SLOW_GROUP, mts_langevin, split_time_scales
+from elyte.md.integrators import FAST_GROUP, SLOW_GROUP, cosine_langevin, mts_langevin, split_time_scales
 from elyte.md.masses import repartition_hydrogen_mass
 from elyte.md.stage import Stage, StartState, run_stage
 
@@ -79,6 +80,57 @@ def test_a_system_without_bonded_forces_runs_on_the_inner_step(diatomic_fluid):
     verlet = _total_energies(system, openmm.VerletIntegrator(1e-3), start, 800)
     respa = _total_energies(split, mts_langevin(300.0, 0.0, 4.0, 4), start, 200)
     assert np.all(np.isfinite(respa)) and np.ptp(respa) < 1.5 * np.ptp(verlet)
+
+
+def _positions_after(system: openmm.System, integrator: openmm.Integrator, start: StartState, steps: int) -> np.ndarray:
+    """Positions (nm) after ``steps`` steps from 300 K velocities."""
+    context = openmm.Context(system, integrator, openmm.Platform.getPlatformByName("Reference"))
+    context.setPositions(start.positions * 0.1)
+    context.setVelocitiesToTemperature(300.0, 7)
+    integrator.step(steps)
+    return context.getState(getPositions=True).getPositions(asNumpy=True)._value
+
+
+def test_the_cosine_integrator_without_acceleration_is_mts_langevin(diatomic_fluid):
+    """With A = 0 the NEMD integrator's multiple-time-step form takes the same steps as BAOAB-RESPA
+    (without friction, where both are deterministic: the Reference platform's random stream is shared)."""
+    system, _, start = diatomic_fluid
+    split = split_time_scales(system)
+    respa = _positions_after(split, mts_langevin(300.0, 0.0, 4.0, 4), start, 100)
+    nemd = _positions_after(split, cosine_langevin(300.0, 0.0, 4.0, 0.0, 1.68, inner_steps=4), start, 100)
+    assert np.abs(nemd - respa).max() < 1e-9
+
+
+@pytest.mark.parametrize("inner_steps", [1, 2])
+def test_the_cosine_acceleration_gives_each_atom_its_impulse(inner_steps):
+    """Free atoms at rest, no friction: one step adds A cos(kz z) dt to v_x, whatever the scheme."""
+    length, acceleration, dt_fs = 2.0, 0.5, 4.0
+    system = openmm.System()
+    system.setDefaultPeriodicBoxVectors(*(openmm.Vec3(*row) for row in np.eye(3) * length))
+    heights = np.array([0.0, length / 4, length / 2, 0.3])
+    for _ in heights:
+        system.addParticle(12.0)
+    integrator = cosine_langevin(300.0, 0.0, dt_fs, acceleration, length, inner_steps)
+    context = openmm.Context(system, integrator, openmm.Platform.getPlatformByName("Reference"))
+    context.setPositions([openmm.Vec3(0.5, 0.5, z) for z in heights])
+    integrator.step(1)
+    velocities = context.getState(getVelocities=True).getVelocities(asNumpy=True)._value
+    expected = acceleration * np.cos(2 * np.pi * heights / length) * dt_fs * 1e-3
+    np.testing.assert_allclose(velocities[:, 0], expected, atol=1e-12)
+    np.testing.assert_array_equal(velocities[:, 1:], 0.0)
+
+
+def test_an_mts_nemd_stage_builds_a_cosine_flow(diatomic_fluid, tmp_path):
+    """NEMD with the nonbonded forces every 4 fs and the bonds every 1 fs: a flow along the push,
+    below the friction-only limit A / gamma, at the thermostat's temperature."""
+    system, topology, start = diatomic_fluid
+    stage = Stage("nemd", "nemd", steps=1000, temperature=300.0, timestep=4.0, inner_steps=4, friction=1.0,
+                  report_every=10, segment_steps=1000, cosine_acceleration=0.5)
+    result = run_stage(stage, system, topology, start, openmm.Platform.getPlatformByName("Reference"), {},
+                       tmp_path / "nemd", seed=3)
+    amplitude = pd.read_csv(result.segments[0] / "cosine.csv").velocity_amplitude_nm_ps.to_numpy()
+    assert 0.0 < amplitude[20:].mean() < 0.5 / 1.0
+    assert abs(result.thermo().temperature_K[20:].mean() - 300.0) < 30.0
 
 
 def _masses(system: openmm.System) -> np.ndarray:

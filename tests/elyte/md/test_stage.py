@@ -194,7 +194,6 @@ def test_blow_up_threshold_allows_the_fluctuations_of_a_small_molecule():
 
 @pytest.mark.parametrize("bad", [dict(kind="md"), dict(kind="nvt", steps=0), dict(kind="nvt", steps=150),
                                  dict(kind="nemd", steps=100), dict(kind="nvt", steps=100, inner_steps=0),
-                                 dict(kind="nemd", steps=100, cosine_acceleration=0.05, inner_steps=2),
                                  dict(kind="nvt", steps=100, hydrogen_mass=0.5)])
 def test_bad_stage_settings(bad):
     with pytest.raises(ValueError):
