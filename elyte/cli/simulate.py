@@ -80,7 +80,7 @@ def simulate(cfg: DictConfig, run_dir) -> None:
         app.PDBFile.writeFile(topology, atoms.positions * units.ANGSTROM_TO_NM * 10.0, f)  # PDB takes Angstrom
     log.info("%d atoms, %d molecules (%s), force field %s", len(atoms), len(molecules),
              ", ".join(f"{sum(m.name == s.name for m in molecules)} {s.name}" for s in species), forcefield.name)
-    platform, properties = select(str(cfg.platform), cfg.threads)
+    platform, properties = select(str(cfg.platform), cfg.threads, system)
     start = StartState(atoms.positions, cell)
     for stage in _stages(cfg):
         result = run_stage(stage, system, topology, start, platform, properties, run_dir / stage.name, int(cfg.seed))

@@ -97,7 +97,7 @@ def run_liquid(forcefield: ForceField, protocol: Protocol, composition: Composit
     topology = build_topology(molecules, cell)
     masses = np.array([system.getParticleMass(i)._value for i in range(system.getNumParticles())])
     run = LiquidRun(temperature, pressure, molecules, masses, topology)
-    omm_platform, properties = select(platform, threads)
+    omm_platform, properties = select(platform, threads, system)
     start = StartState(positions, cell)
     for stage in protocol.liquid(temperature, pressure):
         if stage.kind in ("nvt", "nemd") and "npt_production" in run.stages:
@@ -116,7 +116,7 @@ def run_gas(forcefield: ForceField, protocol: Protocol, species: Species, temper
     topology = build_topology([species])
     run = GasRun(species, temperature)
     # the Reference platform is the right one for a single small molecule (no threads to feed)
-    omm_platform, properties = select("Reference" if platform == "auto" else platform, threads)
+    omm_platform, properties = select("Reference" if platform == "auto" else platform, threads, system)
     start = StartState(conformer(species, seed).positions, None)
     for stage in protocol.gas_stages(temperature):
         result = run_stage(stage, system, topology, start, omm_platform, properties, directory / stage.name, seed)

@@ -1,0 +1,58 @@
+"""Platform choice: 'auto' passes over a GPU platform that cannot run the system (the plugin forces
+have CPU and Reference kernels only) instead of failing; an explicit one is refused with the fix."""
+
+from __future__ import annotations
+
+import logging
+
+import openmm
+import pytest
+
+from elyte.errors import InputError
+from elyte.md import platform as chooser
+
+
+def _system() -> openmm.System:
+    system = openmm.System()
+    for _ in range(2):
+        system.addParticle(1.0)
+    return system
+
+
+def test_a_platform_that_runs_the_system_has_no_objection():
+    assert chooser.why_not("Reference", _system()) is None
+
+
+def test_why_a_platform_cannot_run_a_system_is_openmm_s_message():
+    broken = _system()
+    broken.addForce(openmm.NonbondedForce())  # no particles in the force: the Context refuses it
+    assert "particles" in chooser.why_not("Reference", broken).lower()
+
+
+def test_auto_takes_the_cpu_platform_with_threads():
+    platform, properties = chooser.select("auto", threads=2, system=_system())
+    assert platform.getName() == "CPU" and properties == {"Threads": "2"}
+
+
+@pytest.fixture
+def gpu_without_kernels(monkeypatch):
+    """A CUDA platform that is installed but has no kernel for the system."""
+    monkeypatch.setattr(chooser, "available", lambda: ["CUDA", "CPU", "Reference"])
+    monkeypatch.setattr(chooser, "why_not", lambda name, system: "no kernel for PolarizationForce" if name == "CUDA" else None)
+
+
+def test_auto_passes_over_a_gpu_platform_that_cannot_run_the_system(gpu_without_kernels, caplog):
+    with caplog.at_level(logging.WARNING):
+        platform, _ = chooser.select("auto", system=_system())
+    assert platform.getName() == "CPU"
+    assert "CUDA cannot run this system (no kernel for PolarizationForce)" in caplog.text
+
+
+def test_a_gpu_platform_named_explicitly_that_cannot_run_the_system_is_refused(gpu_without_kernels):
+    with pytest.raises(InputError, match="no kernel for PolarizationForce.*use platform=CPU"):
+        chooser.select("CUDA", system=_system())
+
+
+def test_without_a_system_auto_takes_the_first_installed(gpu_without_kernels):
+    with pytest.raises(openmm.OpenMMException):  # the first is CUDA, not really installed here
+        chooser.select("auto")
