@@ -97,6 +97,11 @@ class LabelStore:
         try:
             source = io.BytesIO(gzip.decompress(self.path.read_bytes())) if compressed else self.path
             self.file = h5py.File(source, mode)
+        except BlockingIOError as err:  # HDF5's file lock: another process has it open for writing
+            raise LabelStoreError(
+                f"{self.path} is open in another process (a labelling run still writing it?): wait for that run "
+                "to finish, or read a copy of the file"
+            ) from err
         except (OSError, EOFError, gzip.BadGzipFile) as err:
             raise LabelStoreError(
                 f"{self.path} is not a readable HDF5 file ({err}); it may be truncated or corrupt: restore it or "

@@ -92,6 +92,21 @@ def test_corrupt_file_is_reported(tmp_path):
         LabelStore(path, "r")
 
 
+def test_a_store_open_for_writing_elsewhere_is_reported_as_such(tmp_path):
+    """HDF5 locks a file open for writing: a reader is told another process has it, not that it is corrupt."""
+    path = tmp_path / "busy.h5"
+    LabelStore(path).close()
+    writer = subprocess.Popen([sys.executable, "-c", "import sys\nfrom elyte.labels.store import LabelStore\n"
+                               f"s = LabelStore({str(path)!r})\nprint('open', flush=True)\nsys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "open"
+        with pytest.raises(LabelStoreError, match="open in another process"):
+            LabelStore(path, "r")
+    finally:
+        writer.communicate("")
+
+
 def test_import_monomer_100(shared_data, tmp_path):
     with LabelStore(tmp_path / "m.h5") as store:
         assert import_monomer_100(shared_data / "qm_monomer_100", store) == 200
