@@ -12,7 +12,11 @@ stepping (rRESPA: the nonbonded forces every 2 fs, the bonded ones every 1 fs; r
 MD); its short-range terms (repulsion, dispersion, charge transfer: the fused force and one force
 per term), its electrostatics (charges by PME plus the plugin's induced dipoles), its polarization
 force alone (converged and extrapolated dipoles), the AMOEBA multipole force alone and the
-fixed-charge PME force alone; then how far the extrapolated polarization's energy and forces are
+fixed-charge PME force alone. A part of the export has no bonds to hold its molecules together
+(its atoms fly apart or collapse in MD, and its cost drifts with them), so each part is timed on a
+replay instead: its forces evaluated on consecutive 1 fs frames of the whole export's own MD (lists
+reused and dipoles predicted as in MD), less the replay's own cost (setting positions, reading
+forces: a system with no forces, printed). Then how far the extrapolated polarization's energy and forces are
 from converged dipoles (tolerance 1e-8 e*A) on the box as published.
 """
 
@@ -39,6 +43,7 @@ SPECIES = [("DMC", 505), ("EC", 345), ("LI", 69), ("PF6", 69)]  # the order of s
 NM = units.ANGSTROM_TO_NM
 DEBYE_PER_E_NM = 48.0320471  # AmoebaMultipoleForce's mutual tolerance is an RMS dipole change in Debye
 MTS = ", MTS: nonbonded every 2 fs, bonded every 1 fs (per fs)"  # suffix of the multiple-time-step cases
+REPLAY = "no forces (the replay's own cost)"
 
 
 def load_box(folder):
@@ -101,15 +106,32 @@ def make_context(system, positions_nm, threads: int, integrator: openmm.Integrat
     return context
 
 
-def median_ms_per_step(contexts: dict, steps: dict, repeats: int) -> dict[str, float]:
+def whole_export_frames(system, positions_nm, threads: int, count: int) -> list[np.ndarray]:
+    """Positions (nm) after each of ``count`` 1 fs Verlet steps of ``system`` (the whole export)."""
+    context = make_context(system, positions_nm, threads)
+    frames = []
+    for _ in range(count):
+        context.getIntegrator().step(1)
+        frames.append(context.getState(getPositions=True).getPositions(asNumpy=True))
+    return frames
+
+
+def median_ms_per_step(contexts: dict, steps: dict, repeats: int, frames: list | None = None) -> dict[str, float]:
     """Median over ``repeats`` rounds of the wall time per step, the systems timed round-robin so
-    that the machine's load hits all alike."""
+    that the machine's load hits all alike. A system named in ``steps`` with a negative count is
+    replayed instead: forces at the next that many of ``frames`` per round, in order."""
     times: dict[str, list[float]] = {name: [] for name in contexts}
-    for _ in range(repeats):
+    for round_ in range(repeats):
         for name, context in contexts.items():
+            count = abs(steps[name])
             start = time.perf_counter()
-            context.getIntegrator().step(steps[name])
-            times[name].append(1000 * (time.perf_counter() - start) / steps[name])
+            if steps[name] > 0:
+                context.getIntegrator().step(count)
+            else:
+                for x in frames[round_ * count:(round_ + 1) * count]:
+                    context.setPositions(x)
+                    context.getState(getForces=True)
+            times[name].append(1000 * (time.perf_counter() - start) / count)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -180,14 +202,29 @@ def main() -> None:
     contexts = {name: make_context(system, x, args.threads,
                                    MTSIntegrator(0.002, [(SLOW_GROUP, 1), (FAST_GROUP, 2)]) if name.endswith(MTS) else None)
                 for name, system in cases.items() if not args.only or any(word in name for word in args.only)}
-    steps = {name: args.amoeba_steps if "Amoeba" in name else args.steps for name in contexts}
-    result = median_ms_per_step(contexts, steps, args.repeats)
+    # the parts of the export are replayed on the whole export's MD (a negative count)
+    steps = {name: (args.amoeba_steps if "Amoeba" in name else args.steps) * (1 if name.startswith("polff export") else -1)
+             for name in contexts}
+    frames = None
+    if any(count < 0 for count in steps.values()):
+        empty = openmm.System()
+        for _ in range(len(x)):
+            empty.addParticle(1.0)
+        contexts[REPLAY] = make_context(empty, x, args.threads)
+        steps[REPLAY] = -args.steps
+        frames = whole_export_frames(full, x, args.threads, args.repeats * args.steps)
+    result = median_ms_per_step(contexts, steps, args.repeats, frames)
+    overhead = result.pop(REPLAY, 0.0)
     for name in result:
         if name.endswith(MTS):
             result[name] /= 2.0  # fs per step
+        if steps[name] < 0:
+            result[name] -= overhead
     print(f"{folder / 'solvent_salt.gro'}: {len(x)} atoms, cutoff {args.cutoff} A, Ewald tolerance "
           f"{args.ewald_tolerance}, dipole tolerance {args.tolerance} e*A, CPU platform, {args.threads} threads, "
-          f"OpenMM {openmm.__version__}, median of {args.repeats} rounds\n")
+          f"OpenMM {openmm.__version__}, median of {args.repeats} rounds"
+          + (f"; parts replayed on the whole export's MD, less {overhead:.1f} ms of replay per frame" if frames else "")
+          + "\n")
     fixed = next((ms for name, ms in result.items() if "fixed charges" in name), None)
     print("| system | ms / step | / fixed-charge PME |\n|---|---|---|")
     for name, ms in result.items():
