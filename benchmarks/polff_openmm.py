@@ -106,8 +106,9 @@ def make_context(system, positions_nm, threads: int, integrator: openmm.Integrat
     return context
 
 
-def whole_export_frames(system, positions_nm, threads: int, count: int) -> list[np.ndarray]:
-    """Positions (nm) after each of ``count`` 1 fs Verlet steps of ``system`` (the whole export)."""
+def whole_export_frames(system, positions_nm, threads: int, count: int) -> list:
+    """Positions (OpenMM quantities, nm) after each of ``count`` 1 fs Verlet steps of ``system`` (the
+    whole export)."""
     context = make_context(system, positions_nm, threads)
     frames = []
     for _ in range(count):
