@@ -127,6 +127,8 @@ def run(structures: Sequence[QMStructure], spec: Mapping, requests: Collection[s
             labels, reason, seconds = result
             record = structure.record(backend.method, labels)
             record.provenance["seconds"] = round(seconds, 4)
+            if counterpoise and labels is not None and "interaction_energy" in labels:
+                record.provenance["counterpoise"] = True  # the method string does not say it
             store.add(record) if labels is not None else store.add_failure(record, reason)
             summary.add(structure.provenance.get("kind", "structure"), labels, seconds, len(structure.numbers))
 

@@ -9,6 +9,8 @@ import pytest
 from elyte.labels.compute import label_structure
 from elyte.labels.engines import make_backend
 from elyte.labels.engines.base import BackendError
+from elyte.labels.runner import run
+from elyte.labels.store import LabelStore
 from elyte.labels.structure import QMStructure
 from elyte.units import BOHR3_TO_ANGSTROM3
 
@@ -84,6 +86,13 @@ def test_counterpoise_reduces_binding(water_dimer):
     cp = float(label_structure(backend, water_dimer, ["energy", "interaction_energy"], counterpoise=True)
                ["interaction_energy"])
     assert plain < cp < 0  # basis-set superposition error overbinds; a hydrogen bond still binds
+
+
+def test_a_run_records_counterpoise_in_the_provenance(water_dimer, tmp_path):
+    run([water_dimer], {**HF, "dispersion": None}, ["energy", "interaction_energy"], tmp_path / "cp.h5",
+        counterpoise=True)
+    with LabelStore(tmp_path / "cp.h5", "r") as store:
+        assert next(iter(store)).provenance["counterpoise"] is True
 
 
 def test_periodic_structures_are_refused(hf_d4, water):
