@@ -98,7 +98,8 @@ def _molecule_item(data: FitData, index: int) -> MoleculeItem:
                         None if mol.forces is None else t(mol.forces))
 
 
-def _cluster_item(data: FitData, index: int) -> ClusterItem:
+def cluster_item(data: FitData, index: int) -> ClusterItem:
+    """The ``index``-th cluster of ``data`` as the loss and report functions take it."""
     c = data.clusters[index]
     return ClusterItem(f"{c.name} [{c.method}] #{index}", c.smiles,
                        GraphBatch.from_graphs([data.graphs[s] for s in c.smiles]),
@@ -129,7 +130,7 @@ def make_split(data: FitData, val_fraction: float, seed: int, keep_in_training: 
                          "SMILES as the label stores write them)")
     held_out = split_identities([identity[s] for s in present if identity[s] not in kept], val_fraction, seed)
     mols = [_molecule_item(data, i) for i in range(len(data.molecules))]
-    clusters = [_cluster_item(data, i) for i in range(len(data.clusters))]
+    clusters = [cluster_item(data, i) for i in range(len(data.clusters))]
 
     def held(smiles: list[str]) -> bool:
         return any(identity[s] in held_out for s in smiles)
