@@ -20,11 +20,17 @@ from elyte.md.masses import repartition_hydrogen_mass
 from elyte.md.stage import Stage, StartState, run_stage
 
 
-def _total_energies(system: openmm.System, integrator: openmm.Integrator, start: StartState, steps: int) -> np.ndarray:
-    """Potential + kinetic energy (kJ/mol) after each of ``steps`` steps from 300 K velocities."""
+def _started(system: openmm.System, integrator: openmm.Integrator, start: StartState) -> openmm.Context:
+    """A Reference context at ``start`` with 300 K velocities (seeded)."""
     context = openmm.Context(system, integrator, openmm.Platform.getPlatformByName("Reference"))
     context.setPositions(start.positions * 0.1)
     context.setVelocitiesToTemperature(300.0, 7)
+    return context
+
+
+def _total_energies(system: openmm.System, integrator: openmm.Integrator, start: StartState, steps: int) -> np.ndarray:
+    """Potential + kinetic energy (kJ/mol) after each of ``steps`` steps from 300 K velocities."""
+    context = _started(system, integrator, start)
     energies = []
     for _ in range(steps):
         integrator.step(1)
@@ -84,9 +90,7 @@ def test_a_system_without_bonded_forces_runs_on_the_inner_step(diatomic_fluid):
 
 def _positions_after(system: openmm.System, integrator: openmm.Integrator, start: StartState, steps: int) -> np.ndarray:
     """Positions (nm) after ``steps`` steps from 300 K velocities."""
-    context = openmm.Context(system, integrator, openmm.Platform.getPlatformByName("Reference"))
-    context.setPositions(start.positions * 0.1)
-    context.setVelocitiesToTemperature(300.0, 7)
+    context = _started(system, integrator, start)
     integrator.step(steps)
     return context.getState(getPositions=True).getPositions(asNumpy=True)._value
 
