@@ -1,9 +1,12 @@
 """Choose the OpenMM platform: CUDA when a GPU platform is installed and runs the system, else CPU,
-else Reference. The project's plugin forces (polarization, mlff) have Reference and CPU kernels only
-so far: with them, 'auto' passes over a GPU platform (saying so) instead of failing."""
+else Reference. Not every plugin force runs on every GPU platform yet (the mlff force has Reference
+and CPU kernels only; the polarization force runs clusters on CUDA and OpenCL, not periodic boxes):
+'auto' passes over a GPU platform that cannot run the system (saying so) instead of failing, and over
+an OpenCL platform whose device is the CPU itself (pocl, for instance), slower than OpenMM's CPU platform."""
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import openmm
@@ -30,6 +33,26 @@ def why_not(name: str, system: openmm.System) -> str | None:
     return None
 
 
+@functools.cache
+def cpu_device(name: str) -> str | None:
+    """The device of platform ``name`` when it is an OpenCL platform running on the CPU itself (an
+    OpenCL runtime for CPUs such as pocl), else None (also when it has no usable device). Builds one
+    small Context."""
+    if name != "OpenCL":
+        return None
+    system = openmm.System()
+    system.addParticle(1.0)
+    try:
+        platform = openmm.Platform.getPlatformByName(name)
+        context = openmm.Context(system, openmm.VerletIntegrator(0.001), platform)
+    except openmm.OpenMMException:
+        return None
+    device = platform.getPropertyValue(context, "DeviceName")
+    runtime = platform.getPropertyValue(context, "OpenCLPlatformName")
+    on_cpu = device.lower().startswith(("pthread", "cpu")) or "cpu" in runtime.lower()
+    return f"{device} ({runtime})" if on_cpu else None
+
+
 def select(name: str = "auto", threads: int | None = None,
            system: openmm.System | None = None) -> tuple[openmm.Platform, dict[str, str]]:
     """The platform ``name`` ('auto' picks the fastest installed that runs ``system``, when given)
@@ -41,7 +64,11 @@ def select(name: str = "auto", threads: int | None = None,
     names = available()
     if name == "auto":
         for candidate in (p for p in PREFERENCE if p in names):
-            reason = why_not(candidate, system) if system is not None and candidate in GPU_PLATFORMS else None
+            reason = None
+            if candidate in GPU_PLATFORMS and (device := cpu_device(candidate)) is not None:
+                reason = f"its device is the CPU, {device}; OpenMM's CPU platform is faster there"
+            elif candidate in GPU_PLATFORMS and system is not None:
+                reason = why_not(candidate, system)
             if reason is None:
                 name = candidate
                 break
@@ -54,8 +81,9 @@ def select(name: str = "auto", threads: int | None = None,
                          "openmm-cuda-12 or openmm-cuda-13 matching your driver")
     elif system is not None and name in GPU_PLATFORMS and (reason := why_not(name, system)) is not None:
         raise InputError(f"OpenMM platform {name} cannot run this system: {reason.strip()}. The polarization "
-                         "and mlff plugin forces have Reference and CPU kernels only so far; use platform=CPU "
-                         "(or auto, which picks the fastest platform that runs the system).")
+                         "force has Reference and CPU kernels only, the polarization force runs clusters on "
+                         "CUDA and OpenCL but not periodic boxes yet; use platform=CPU (or auto, which picks "
+                         "the fastest platform that runs the system).")
     return openmm.Platform.getPlatformByName(name), _properties(name, threads)
 
 

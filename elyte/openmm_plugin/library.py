@@ -1,5 +1,6 @@
 """Finds and loads the compiled OpenMM plugins and their Python bindings: the polarization plugin
-(:func:`load`) and the mlff plugin, which links libtorch (:func:`load_mlff`).
+(:func:`load`, with its kernels for the OpenCL and CUDA platforms where those were built and are
+installed) and the mlff plugin, which links libtorch (:func:`load_mlff`).
 
 They are installed next to the package in site-packages (also by an editable install), so they are
 looked up in the distribution's file list, like the torch ops (:mod:`elyte.native`).
@@ -11,6 +12,7 @@ from __future__ import annotations
 import functools
 import importlib.machinery
 import importlib.util
+import logging
 import os
 import sys
 from pathlib import Path
@@ -24,6 +26,9 @@ LIBRARY_NAME = "libelyte_openmm.so"
 MODULE_NAME = "elyte_polarization"
 MLFF_LIBRARY_NAME = "libelyte_openmm_mlff.so"
 MLFF_MODULE_NAME = "elyte_mlff"
+# the polarization force's kernels for OpenMM's compute platforms, one library per platform
+COMPUTE_LIBRARIES = {"OpenCL": "libelyte_openmm_opencl.so", "CUDA": "libelyte_openmm_cuda.so"}
+log = logging.getLogger(__name__)
 
 
 class PluginMissing(RuntimeError):
@@ -68,11 +73,25 @@ def _register(library_name: str, module_name: str) -> ModuleType:
     return _import(module_name, wrapper)
 
 
+def _register_compute_kernels(folder: Path) -> None:
+    """Load the polarization kernels of each compute platform that OpenMM has and that were built
+    (a library that fails to load only costs that platform its kernels)."""
+    installed = {openmm.Platform.getPlatform(i).getName() for i in range(openmm.Platform.getNumPlatforms())}
+    for platform, name in COMPUTE_LIBRARIES.items():
+        if platform in installed and (folder / name).is_file():
+            try:
+                openmm.Platform.loadPluginLibrary(str(folder / name))
+            except openmm.OpenMMException as err:
+                log.warning("the %s kernels of the polarization force did not load (%s)", platform, err)
+
+
 @functools.cache
 def load() -> ModuleType:
     """Register the polarization plugin with OpenMM once and return its SWIG module (``PolarizationForce``).
     Raises PluginMissing."""
-    return _register(LIBRARY_NAME, MODULE_NAME)
+    module = _register(LIBRARY_NAME, MODULE_NAME)
+    _register_compute_kernels(_find(LIBRARY_NAME, MODULE_NAME)[0].parent)
+    return module
 
 
 @functools.cache

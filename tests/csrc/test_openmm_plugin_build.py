@@ -38,3 +38,19 @@ def test_bad_input_raises_a_clear_error():
     system.addForce(force)
     with pytest.raises(Exception, match="damping volume"):
         openmm.Context(system, openmm.VerletIntegrator(1e-3), openmm.Platform.getPlatformByName("Reference"))
+
+
+def test_compute_platform_kernels_are_registered_where_built():
+    """The OpenCL and CUDA libraries of the polarization force, where the build found their platform
+    and headers (OpenCL: Debian's opencl-c-headers, which scripts/test.sh installs as root), register
+    the kernel with their platform when the plugin loads."""
+    from elyte.openmm_plugin.library import COMPUTE_LIBRARIES, LIBRARY_NAME, MODULE_NAME, _find
+
+    load()
+    folder = _find(LIBRARY_NAME, MODULE_NAME)[0].parent
+    installed = {openmm.Platform.getPlatform(i).getName() for i in range(openmm.Platform.getNumPlatforms())}
+    built = [p for p, name in COMPUTE_LIBRARIES.items() if p in installed and (folder / name).is_file()]
+    if not built:
+        pytest.skip("no compute platform library was built here (no OpenCL headers, no openmm-cuda)")
+    for platform in built:
+        assert openmm.Platform.getPlatformByName(platform).supportsKernels(["ElyteCalcPolarizationForce"])

@@ -3,7 +3,9 @@ torch model's on the Reference and CPU platforms (clusters and a periodic box), 
 equal torch's, forces equal finite differences, the CPU fast path (cell list, threads) equals the
 Reference oracle, XML round trips, and non-convergence raises a clear error. Extrapolated
 polarization likewise: its analytic forces against torch's autograd through the chain and
-against finite differences."""
+against finite differences. The kernel of OpenMM's compute platforms (OpenCL here, through pocl
+when installed; CUDA on a GPU, marker ``gpu``) on clusters likewise, in double precision, and
+in mixed precision against the Reference platform."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import pytest
 import torch
 
 from elyte import units
+from elyte.md.platform import available as installed_platforms
 from elyte.openmm_plugin import available, induced_dipoles, load, polarization_force
 from polff.energy import TERMS, PolarizableEnergy
 from polff.openmm import GROUPS, build_system
@@ -26,6 +29,45 @@ from polff.terms.scaling import ScalingRules
 pytestmark = pytest.mark.skipif(not available(), reason="the elyte OpenMM plugin is not built")
 
 PLATFORMS = ["Reference", "CPU"]
+
+
+def _runs_polarization(platform: str) -> bool:
+    """Whether ``platform`` has a device and the plugin's kernel (a two-atom cluster)."""
+    try:
+        _plugin_energy_and_forces(polarization_force([0.5, -0.5], [1e-3, 1e-3], [1e-3, 1e-3]),
+                                  np.array([[0.0, 0, 0], [0.3, 0, 0]]), platform=platform)
+    except Exception:
+        return False
+    return True
+
+
+def _compute_platforms() -> list:
+    """OpenCL and CUDA where openmm has them with a device and the plugin has their kernels."""
+    if not available():
+        return []
+    return [pytest.param(name, marks=marks) for name, marks in (("OpenCL", ()), ("CUDA", (pytest.mark.gpu,)))
+            if name in installed_platforms() and _runs_polarization(name)]
+
+
+def _properties(platform: str, precision: str = "double") -> dict[str, str]:
+    return {"Precision": precision} if platform in ("OpenCL", "CUDA") else {}
+
+
+def _plugin_energy_and_forces(force, positions, box=None, platform="Reference", precision="double"):
+    system = openmm.System()
+    for _ in range(len(positions)):
+        system.addParticle(1.0)
+    if box is not None:
+        system.setDefaultPeriodicBoxVectors(*(openmm.Vec3(*row) for row in box))
+    system.addForce(force)
+    context = openmm.Context(system, openmm.VerletIntegrator(1e-3), openmm.Platform.getPlatformByName(platform),
+                             _properties(platform, precision))
+    context.setPositions(positions)
+    state = context.getState(getEnergy=True, getForces=True)
+    return state.getPotentialEnergy()._value, state.getForces(asNumpy=True)._value, context
+
+
+COMPUTE = _compute_platforms()  # the compute platforms' kernel (OpenCL, CUDA) where it runs
 ENERGY_TOL, FORCE_TOL = 1e-5, 1e-4  # relative; forces relative to the largest torch force
 KCAL = openmm.unit.kilocalorie_per_mole
 KCAL_A = KCAL / openmm.unit.angstrom
@@ -60,8 +102,9 @@ def _torch_terms(molecules, positions, cell=None, rules=None, extrapolation=None
     return out, model.dipoles.numpy()
 
 
-def _context(system, positions, platform):
-    context = openmm.Context(system, openmm.VerletIntegrator(1e-3), openmm.Platform.getPlatformByName(platform))
+def _context(system, positions, platform, precision="double"):
+    context = openmm.Context(system, openmm.VerletIntegrator(1e-3), openmm.Platform.getPlatformByName(platform),
+                             _properties(platform, precision))
     context.setPositions(positions.numpy() * units.ANGSTROM_TO_NM)
     return context
 
@@ -75,7 +118,7 @@ def _compare(label, molecules, positions, platform, cell=None, rules=None, extra
     reference, dipoles = _torch_terms(molecules, positions, cell, rules, extrapolation)
     box = None if cell is None else cell.numpy()
     system = build_system(molecules, box=box, cutoff=9.0, rules=rules, long_range_correction=False,
-                          ewald_tolerance=OPENMM_EWALD_TOLERANCE[platform], split_terms=True,
+                          ewald_tolerance=OPENMM_EWALD_TOLERANCE.get(platform, 1e-5), split_terms=True,
                           extrapolation=extrapolation)
     context = _context(system, positions, platform)
     for term, groups in [*((t, {g}) for t, g in GROUPS.items()), ("total", set(GROUPS.values()))]:
@@ -96,7 +139,7 @@ def test_clusters_match_torch(cluster, platform, extrapolation):
     _compare(name, molecules, positions, platform, extrapolation=extrapolation)
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", [*PLATFORMS, *COMPUTE])
 def test_anion_solvent_cluster_matches_torch(pf6_dmc, platform):
     name, molecules, positions = pf6_dmc
     _compare(name, molecules, positions, platform)
@@ -114,19 +157,6 @@ def test_other_scaling_rules_match_torch(cluster):
     name, molecules, positions, _ = cluster
     rules = ScalingRules(charge=(1.0, 0.0, 0.2, 0.6, 0.9, 1.0), dipole=(1.0, 0.0, 0.3, 0.7, 1.0, 1.0))
     _compare(name, molecules, positions, "Reference", rules=rules)
-
-
-def _plugin_energy_and_forces(force, positions, box=None, platform="Reference"):
-    system = openmm.System()
-    for _ in range(len(positions)):
-        system.addParticle(1.0)
-    if box is not None:
-        system.setDefaultPeriodicBoxVectors(*(openmm.Vec3(*row) for row in box))
-    system.addForce(force)
-    context = openmm.Context(system, openmm.VerletIntegrator(1e-3), openmm.Platform.getPlatformByName(platform))
-    context.setPositions(positions)
-    state = context.getState(getEnergy=True, getForces=True)
-    return state.getPotentialEnergy()._value, state.getForces(asNumpy=True)._value, context
 
 
 def _triclinic(cell) -> np.ndarray:
@@ -214,21 +244,24 @@ def test_xml_round_trip(cluster, extrapolation):
     assert e[0] == pytest.approx(e[1], rel=1e-12)
 
 
-def test_update_parameters_in_context(cluster):
+@pytest.mark.parametrize("platform", ["CPU", *COMPUTE])
+def test_update_parameters_in_context(cluster, platform):
     _, molecules, positions, _ = cluster
     system = build_system(molecules)
-    context = _context(system, positions, "CPU")
+    context = _context(system, positions, platform)
     plugin = load()
     force = next(plugin.PolarizationForce.cast(f) for f in system.getForces() if plugin.PolarizationForce.isinstance(f))
+    before = _openmm_term(context, {GROUPS["polarization"]})[0]
     q, alpha, damping = force.getParticleParameters(0)
     force.setParticleParameters(0, q + 0.2, 1.5 * alpha, damping)
     force.updateParametersInContext(context)
     updated = _openmm_term(context, {GROUPS["polarization"]})[0]
-    fresh = _openmm_term(_context(system, positions, "CPU"), {GROUPS["polarization"]})[0]
-    assert updated == pytest.approx(fresh, rel=1e-9)
+    fresh = _openmm_term(_context(system, positions, "Reference"), {GROUPS["polarization"]})[0]
+    assert updated == pytest.approx(fresh, rel=1e-9) and updated != pytest.approx(before, rel=1e-3)
 
 
-def test_non_convergence_names_atoms_and_fix(cluster):
+@pytest.mark.parametrize("platform", ["Reference", *COMPUTE])
+def test_non_convergence_names_atoms_and_fix(cluster, platform):
     _, molecules, positions, _ = cluster
     system = build_system(molecules)
     plugin = load()
@@ -236,7 +269,7 @@ def test_non_convergence_names_atoms_and_fix(cluster):
     force.setMutualInducedMaxIterations(2)
     force.setMutualInducedTolerance(1e-14)
     with pytest.raises(Exception, match=r"did not converge.*worst atoms: \d+.*setMutualInducedMaxIterations"):
-        _context(system, positions, "Reference").getState(getEnergy=True)
+        _context(system, positions, platform).getState(getEnergy=True)
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -279,10 +312,11 @@ def test_dipoles_converge_where_the_preconditioner_is_indefinite(platform):
     assert np.abs(dipoles - expected).max() <= 1e-8 * np.abs(expected).max()
 
 
-def test_polarization_catastrophe_is_reported():
+@pytest.mark.parametrize("platform", ["Reference", *COMPUTE])
+def test_polarization_catastrophe_is_reported(platform):
     force = polarization_force([1.0, -1.0], [0.5, 0.5], [1e-6, 1e-6])  # huge polarizabilities, no damping
     with pytest.raises(Exception, match="polarization catastrophe"):
-        _plugin_energy_and_forces(force, np.array([[0.0, 0, 0], [0.15, 0, 0]]))
+        _plugin_energy_and_forces(force, np.array([[0.0, 0, 0], [0.15, 0, 0]]), platform=platform)
 
 
 @pytest.mark.parametrize("include_charge_charge", [False, True])
@@ -301,3 +335,33 @@ def test_cpu_pme_equals_reference_ewald(small_box, include_charge_charge, extrap
     (e_ref, f_ref), (e_pme, f_pme) = results
     assert e_pme == pytest.approx(e_ref, rel=1e-5)
     assert np.abs(f_pme - f_ref).max() <= 3e-4 * np.abs(f_ref).max()  # PME's force error at 1e-5: ~1.5e-4
+
+
+@pytest.mark.parametrize("platform", COMPUTE)
+def test_clusters_match_torch_on_compute_platforms(cluster, platform):
+    name, molecules, positions, _ = cluster
+    _compare(name, molecules, positions, platform)
+
+
+@pytest.mark.parametrize("platform", COMPUTE)
+def test_mixed_precision_matches_the_reference_platform(cluster, platform):
+    """The precision 'auto' asks of a GPU platform: energies to 1e-4 kcal/mol (single-precision pair
+    sums of terms up to ~100 kcal/mol that cancel within molecules), forces to 1e-5 of the largest."""
+    _, molecules, positions, _ = cluster
+    system = build_system(molecules)
+    polarization = {GROUPS["polarization"]}
+    e_ref, f_ref = _openmm_term(_context(system, positions, "Reference"), polarization)
+    e_mixed, f_mixed = _openmm_term(_context(system, positions, platform, precision="mixed"), polarization)
+    assert e_mixed == pytest.approx(e_ref, abs=1e-4)
+    assert np.abs(f_mixed - f_ref).max() <= 1e-5 * np.abs(f_ref).max()
+
+
+@pytest.mark.parametrize("platform", COMPUTE)
+@pytest.mark.parametrize("what", ["periodic", "extrapolated"])
+def test_compute_platforms_refuse_what_they_cannot_do_yet(platform, what):
+    force = polarization_force([0.5, -0.5], [1e-3, 1e-3], [1e-3, 1e-3], cutoff=0.9 if what == "periodic" else None,
+                               extrapolation=OPT3 if what == "extrapolated" else None)
+    box = np.eye(3) * 2.0 if what == "periodic" else None
+    expected = "NoCutoff only.*use the CPU platform" if what == "periodic" else "mutual polarization only.*CPU"
+    with pytest.raises(Exception, match=expected):
+        _plugin_energy_and_forces(force, np.array([[0.5, 0.5, 0.5], [0.8, 0.5, 0.5]]), box, platform)

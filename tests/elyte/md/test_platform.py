@@ -1,5 +1,6 @@
-"""Platform choice: 'auto' passes over a GPU platform that cannot run the system (the plugin forces
-have CPU and Reference kernels only) instead of failing; an explicit one is refused with the fix."""
+"""Platform choice: 'auto' passes over a GPU platform that cannot run the system (not every plugin
+force has kernels there) instead of failing, and over an OpenCL platform running on the CPU; an
+explicit one that cannot run the system is refused with the fix."""
 
 from __future__ import annotations
 
@@ -57,3 +58,21 @@ def test_a_gpu_platform_named_explicitly_that_cannot_run_the_system_is_refused(g
 def test_without_a_system_auto_takes_the_first_installed(gpu_without_kernels):
     with pytest.raises(openmm.OpenMMException):  # the first is CUDA, not really installed here
         chooser.select("auto")
+
+
+def test_auto_passes_over_opencl_on_the_cpu(monkeypatch, caplog):
+    monkeypatch.setattr(chooser, "available", lambda: ["OpenCL", "CPU", "Reference"])
+    monkeypatch.setattr(chooser, "cpu_device", lambda name: "pthread-x86 (Portable Computing Language)")
+    with caplog.at_level(logging.WARNING):
+        platform, _ = chooser.select("auto", system=_system())
+    assert platform.getName() == "CPU"
+    assert "OpenCL cannot run this system (its device is the CPU, pthread-x86" in caplog.text
+
+
+@pytest.mark.skipif("OpenCL" not in chooser.available(), reason="no OpenCL platform in this openmm")
+def test_an_opencl_runtime_on_the_cpu_is_recognised():
+    """Where OpenCL has a device, pocl (the tests' OpenCL runtime) is a CPU device; a GPU is not."""
+    device = chooser.cpu_device("OpenCL")
+    if device is None:
+        pytest.skip("OpenCL here has no device, or a GPU one")
+    assert "cpu" in device.lower() or "pthread" in device.lower()
