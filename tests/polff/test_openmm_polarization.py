@@ -68,6 +68,11 @@ def _plugin_energy_and_forces(force, positions, box=None, platform="Reference", 
 
 
 COMPUTE = _compute_platforms()  # the compute platforms' kernel (OpenCL, CUDA) where it runs
+
+
+def _compute_with(*values) -> list:
+    """Each of COMPUTE's platforms followed by ``values`` (the other parameters of a test)."""
+    return [pytest.param(p.values[0], *values, marks=p.marks) for p in COMPUTE]
 ENERGY_TOL, FORCE_TOL = 1e-5, 1e-4  # relative; forces relative to the largest torch force
 KCAL = openmm.unit.kilocalorie_per_mole
 KCAL_A = KCAL / openmm.unit.angstrom
@@ -198,10 +203,10 @@ def test_cpu_cell_list_equals_reference_in_a_triclinic_box(small_box):
 
 
 @pytest.mark.parametrize("periodic", [False, True])
-@pytest.mark.parametrize("extrapolation", [None, OPT3])
-def test_forces_equal_finite_differences(small_box, periodic, extrapolation):
-    """CPU platform: PME (a coarse grid) in a triclinic box, and 60 atoms without cutoff; the
-    charge-charge energy included, so that every kernel's derivative is exercised."""
+@pytest.mark.parametrize("platform, extrapolation", [("CPU", None), ("CPU", OPT3), *_compute_with(None)])
+def test_forces_equal_finite_differences(small_box, periodic, platform, extrapolation):
+    """PME (a coarse grid) in a triclinic box, and 60 atoms without cutoff; the charge-charge energy
+    included, so that every kernel's derivative is exercised."""
     _, positions, cell = small_box
     force = _box_force(small_box, 6.0, ewald_tolerance=1e-4, include_charge_charge=True, extrapolation=extrapolation)
     x, box = positions.numpy() * units.ANGSTROM_TO_NM, _triclinic(cell)
@@ -209,7 +214,7 @@ def test_forces_equal_finite_differences(small_box, periodic, extrapolation):
         x, box = x[:60], None
         force = polarization_force(*zip(*(force.getParticleParameters(i) for i in range(60))), tolerance=1e-12,
                                    extrapolation=extrapolation)
-    _, forces, context = _plugin_energy_and_forces(force, x, box, "CPU")
+    _, forces, context = _plugin_energy_and_forces(force, x, box, platform)
     h = 1e-6
     for atom, axis in [(0, 0), (17, 1), (len(x) - 1, 2)]:
         energies = []
@@ -272,7 +277,7 @@ def test_non_convergence_names_atoms_and_fix(cluster, platform):
         _context(system, positions, platform).getState(getEnergy=True)
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", [*PLATFORMS, *COMPUTE])
 def test_a_box_shrunk_below_twice_the_cutoff_is_refused(platform):
     """As a barostat might: the box goes from 2.0 to 1.5 nm with a 0.9 nm cutoff."""
     force = polarization_force([0.5, -0.5], [1e-3, 1e-3], [1e-3, 1e-3], cutoff=0.9)
@@ -320,18 +325,18 @@ def test_polarization_catastrophe_is_reported(platform):
 
 
 @pytest.mark.parametrize("include_charge_charge", [False, True])
-@pytest.mark.parametrize("extrapolation", [None, OPT3])
-@pytest.mark.parametrize("pme_tolerance", [1e-5, 1.2e-5])  # grids of 80^3 and 75^3 (odd: a lone real FFT line)
-def test_cpu_pme_equals_reference_ewald(small_box, include_charge_charge, extrapolation, pme_tolerance):
-    """PME (CPU) against the converged Ewald sum it approximates (Reference), triclinic box."""
+@pytest.mark.parametrize("platform, extrapolation", [("CPU", None), ("CPU", OPT3), *_compute_with(None)])
+@pytest.mark.parametrize("pme_tolerance", [1e-5, 1.2e-5])  # CPU grids of 80^3 and 75^3 (odd: a lone real FFT line)
+def test_pme_equals_reference_ewald(small_box, include_charge_charge, platform, extrapolation, pme_tolerance):
+    """PME (CPU, compute platforms) against the converged Ewald sum it approximates (Reference), triclinic box."""
     _, positions, cell = small_box
     box = _triclinic(cell)
     x = positions.numpy() * units.ANGSTROM_TO_NM
     results = []
-    for platform, tolerance in (("Reference", 1e-9), ("CPU", pme_tolerance)):
+    for name, tolerance in (("Reference", 1e-9), (platform, pme_tolerance)):
         force = _box_force(small_box, 6.0, ewald_tolerance=tolerance, include_charge_charge=include_charge_charge,
                            extrapolation=extrapolation)
-        results.append(_plugin_energy_and_forces(force, x, box, platform)[:2])
+        results.append(_plugin_energy_and_forces(force, x, box, name)[:2])
     (e_ref, f_ref), (e_pme, f_pme) = results
     assert e_pme == pytest.approx(e_ref, rel=1e-5)
     assert np.abs(f_pme - f_ref).max() <= 3e-4 * np.abs(f_ref).max()  # PME's force error at 1e-5: ~1.5e-4
@@ -344,24 +349,84 @@ def test_clusters_match_torch_on_compute_platforms(cluster, platform):
 
 
 @pytest.mark.parametrize("platform", COMPUTE)
-def test_mixed_precision_matches_the_reference_platform(cluster, platform):
-    """The precision 'auto' asks of a GPU platform: energies to 1e-4 kcal/mol (single-precision pair
-    sums of terms up to ~100 kcal/mol that cancel within molecules), forces to 1e-5 of the largest."""
-    _, molecules, positions, _ = cluster
-    system = build_system(molecules)
+def test_periodic_box_matches_torch_on_compute_platforms(small_box, platform):
+    molecules, positions, cell = small_box
+    _compare("small box", molecules, positions, platform, cell=cell)
+
+
+def _mixed_matches_double(molecules, positions, cell, platform):
+    """The precision 'auto' asks of a GPU platform, against double precision on the same platform (the
+    same PME grid): energies to 1e-4 kcal/mol and forces to 5e-5 of the largest (measured 1e-5 and
+    2e-5: single-precision sums of pair terms up to ~100 kcal/mol that cancel within molecules)."""
+    system = build_system(molecules, box=None if cell is None else cell.numpy(), cutoff=9.0)
     polarization = {GROUPS["polarization"]}
-    e_ref, f_ref = _openmm_term(_context(system, positions, "Reference"), polarization)
+    e_double, f_double = _openmm_term(_context(system, positions, platform), polarization)
     e_mixed, f_mixed = _openmm_term(_context(system, positions, platform, precision="mixed"), polarization)
-    assert e_mixed == pytest.approx(e_ref, abs=1e-4)
-    assert np.abs(f_mixed - f_ref).max() <= 1e-5 * np.abs(f_ref).max()
+    assert e_mixed == pytest.approx(e_double, abs=1e-4)
+    assert np.abs(f_mixed - f_double).max() <= 5e-5 * np.abs(f_double).max()
 
 
 @pytest.mark.parametrize("platform", COMPUTE)
-@pytest.mark.parametrize("what", ["periodic", "extrapolated"])
+def test_mixed_precision_matches_double_on_clusters(cluster, platform):
+    _mixed_matches_double(cluster[1], cluster[2], None, platform)
+
+
+@pytest.mark.parametrize("platform", COMPUTE)
+def test_mixed_precision_matches_double_in_a_box(small_box, platform):
+    _mixed_matches_double(*small_box, platform)
+
+
+@pytest.mark.parametrize("platform", COMPUTE)
+@pytest.mark.parametrize("what", ["ewald", "extrapolated"])
 def test_compute_platforms_refuse_what_they_cannot_do_yet(platform, what):
-    force = polarization_force([0.5, -0.5], [1e-3, 1e-3], [1e-3, 1e-3], cutoff=0.9 if what == "periodic" else None,
+    force = polarization_force([0.5, -0.5], [1e-3, 1e-3], [1e-3, 1e-3], cutoff=0.9, method="ewald" if what == "ewald" else "pme",
                                extrapolation=OPT3 if what == "extrapolated" else None)
-    box = np.eye(3) * 2.0 if what == "periodic" else None
-    expected = "NoCutoff only.*use the CPU platform" if what == "periodic" else "mutual polarization only.*CPU"
+    expected = "NoCutoff and PME, not Ewald.*use PME" if what == "ewald" else "mutual polarization only.*CPU"
     with pytest.raises(Exception, match=expected):
-        _plugin_energy_and_forces(force, np.array([[0.5, 0.5, 0.5], [0.8, 0.5, 0.5]]), box, platform)
+        _plugin_energy_and_forces(force, np.array([[0.5, 0.5, 0.5], [0.8, 0.5, 0.5]]), np.eye(3) * 2.0, platform)
+
+
+@pytest.mark.parametrize("platform", COMPUTE)
+def test_compute_platforms_after_atoms_are_reordered(small_box, platform):
+    """260 steps of MD with the whole export (its cutoff forces let the context sort the atoms
+    spatially, which it does after 250 steps): the polarization term at the final positions equals
+    the Reference platform's, so parameters follow their atoms through the reordering."""
+    molecules, positions, cell = small_box
+    system = build_system(molecules, box=cell.numpy(), cutoff=9.0, split_terms=True)
+    context = _context(system, positions, platform)
+    context.setVelocitiesToTemperature(300.0, 1)
+    context.getIntegrator().step(260)
+    state = context.getState(getPositions=True, getEnergy=True, getForces=True, groups={GROUPS["polarization"]})
+    moved = state.getPositions(asNumpy=True)
+    reference = openmm.Context(system, openmm.VerletIntegrator(1e-3), openmm.Platform.getPlatformByName("Reference"))
+    reference.setPeriodicBoxVectors(*state.getPeriodicBoxVectors())
+    reference.setPositions(moved)
+    e_ref, f_ref = _openmm_term(reference, {GROUPS["polarization"]})
+    e_mm = state.getPotentialEnergy().value_in_unit(KCAL)
+    f_mm = state.getForces(asNumpy=True).value_in_unit(KCAL_A)
+    assert e_mm == pytest.approx(e_ref, rel=1e-4)
+    assert np.abs(f_mm - f_ref).max() <= 1e-3 * np.abs(f_ref).max()
+
+
+@pytest.mark.parametrize("platform", COMPUTE)
+def test_compute_neighbour_list_equals_all_pairs(small_box, platform, monkeypatch):
+    """The padded neighbour list of the compute platforms against all pairs (its reference,
+    ELYTE_POLARIZATION_ALL_PAIRS=1): the sheared small box, cutoff 6 A, at the start, after moves
+    that keep the list (< 0.2 A) and after moves that rebuild it (up to 0.9 A)."""
+    _, positions, cell = small_box
+    box, x = _triclinic(cell), positions.numpy() * units.ANGSTROM_TO_NM
+    rng = np.random.default_rng(3)
+    steps = [x, x + rng.uniform(-0.01, 0.01, x.shape), x + rng.uniform(-0.05, 0.05, x.shape)]
+    results = []
+    for all_pairs in ("1", "0"):
+        monkeypatch.setenv("ELYTE_POLARIZATION_ALL_PAIRS", all_pairs)
+        context = _plugin_energy_and_forces(_box_force(small_box, 6.0), x, box, platform)[2]
+        states = []
+        for step in steps:
+            context.setPositions(step)
+            state = context.getState(getEnergy=True, getForces=True)
+            states.append((state.getPotentialEnergy()._value, state.getForces(asNumpy=True)._value))
+        results.append(states)
+    for (e_all, f_all), (e_list, f_list) in zip(*results):
+        assert e_list == pytest.approx(e_all, rel=1e-12)
+        assert np.abs(f_list - f_all).max() <= 1e-10 * np.abs(f_all).max()

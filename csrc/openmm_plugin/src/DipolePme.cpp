@@ -31,35 +31,29 @@ void bspline(double w, double* value, double* first, double* second) {
 
 }  // namespace
 
-void DipolePme::setGrid(const Vec3* box) {
+int pmeGridMinimum(double length, double beta, double tolerance) {
+    return std::max(2 * DipolePme::ORDER, static_cast<int>(std::ceil(2.0 * beta * length / (3.0 * std::pow(tolerance, 0.2)))));
+}
+
+std::vector<double> pmeInfluence(const int size[3], const Vec3* box, double beta) {
     const double volume = box[0].dot(box[1].cross(box[2]));
-    recip[0] = box[1].cross(box[2]) / volume;
-    recip[1] = box[2].cross(box[0]) / volume;
-    recip[2] = box[0].cross(box[1]) / volume;
-    if (size[0] == 0) {  // the grid is chosen once, from the first box (OpenMM's rule for PME)
-        plans.clear();
-        for (int d = 0; d < 3; d++) {
-            const double length = std::sqrt(box[d].dot(box[d]));
-            size[d] = Fft1d::goodSize(std::max(2 * ORDER, static_cast<int>(std::ceil(
-                2.0 * beta * length / (3.0 * std::pow(tolerance, 0.2))))));
-            plans.emplace_back(size[d]);
-        }
-    }
+    const Vec3 recip[3] = {box[1].cross(box[2]) / volume, box[2].cross(box[0]) / volume, box[0].cross(box[1]) / volume};
     // |b(m)|^2 = 1 / |sum_{j=1}^{n-1} M_n(j) exp(2 pi i m j / K)|^2 per dimension
-    double integer[ORDER], unused1[ORDER], unused2[ORDER];
+    const int order = DipolePme::ORDER;
+    double integer[order], unused1[order], unused2[order];
     bspline(0.0, integer, unused1, unused2);  // M_n(k), k = 0..n-1
     std::vector<double> modulus[3];
     for (int d = 0; d < 3; d++) {
         modulus[d].resize(size[d]);
         for (int m = 0; m < size[d]; m++) {
             Complex sum = 0;
-            for (int j = 1; j < ORDER; j++) sum += integer[j] * std::polar(1.0, 2.0 * M_PI * m * j / size[d]);
+            for (int j = 1; j < order; j++) sum += integer[j] * std::polar(1.0, 2.0 * M_PI * m * j / size[d]);
             const double norm = std::norm(sum);
             modulus[d][m] = norm > 1e-10 ? 1.0 / norm : 0.0;  // odd order: zero at the Nyquist frequency
         }
     }
     const int depth = size[2] / 2 + 1;
-    kernel.assign(static_cast<size_t>(size[0]) * size[1] * depth, 0.0);
+    std::vector<double> influence(static_cast<size_t>(size[0]) * size[1] * depth, 0.0);
     for (int a = 0; a < size[0]; a++)
         for (int b = 0; b < size[1]; b++)
             for (int c = 0; c < depth; c++) {
@@ -68,10 +62,26 @@ void DipolePme::setGrid(const Vec3* box) {
                 if (ma == 0 && mb == 0 && mc == 0) continue;
                 const Vec3 k = (recip[0] * ma + recip[1] * mb + recip[2] * mc) * (2.0 * M_PI);
                 const double k2 = k.dot(k);
-                kernel[(static_cast<long>(a) * size[1] + b) * depth + c] =
+                influence[(static_cast<long>(a) * size[1] + b) * depth + c] =
                     2.0 * M_PI / volume * std::exp(-k2 / (4.0 * beta * beta)) / k2 * modulus[0][a] * modulus[1][b] *
                     modulus[2][c];
             }
+    return influence;
+}
+
+void DipolePme::setGrid(const Vec3* box) {
+    const double volume = box[0].dot(box[1].cross(box[2]));
+    recip[0] = box[1].cross(box[2]) / volume;
+    recip[1] = box[2].cross(box[0]) / volume;
+    recip[2] = box[0].cross(box[1]) / volume;
+    if (size[0] == 0) {  // the grid is chosen once, from the first box (OpenMM's rule for PME)
+        plans.clear();
+        for (int d = 0; d < 3; d++) {
+            size[d] = Fft1d::goodSize(pmeGridMinimum(std::sqrt(box[d].dot(box[d])), beta, tolerance));
+            plans.emplace_back(size[d]);
+        }
+    }
+    kernel = pmeInfluence(size, box, beta);
     for (int d = 0; d < 3; d++) lastBox[d] = box[d];
 }
 

@@ -17,6 +17,12 @@
 
 namespace elyte {
 
+/** The smallest grid size for a box edge of ``length`` (nm): OpenMM's rule for PME, at least 2 * order. */
+int pmeGridMinimum(double length, double beta, double tolerance);
+/** The influence function (2 pi / V) exp(-k^2/4b^2)/k^2 |b(m)|^2 (order-5 B-splines) at each point of
+ * the half spectrum of a grid of ``size`` (k_z <= size[2] / 2 fastest), for the box (nm). */
+std::vector<double> pmeInfluence(const int size[3], const OpenMM::Vec3* box, double beta);
+
 class DipolePme : public ReciprocalSpace {
 public:
     static const int ORDER = 5;

@@ -2,13 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 #include <tuple>
 
+#include "../DipolePme.h"
 #include "PolarizationKernelSource.h"
 #include "openmm/OpenMMException.h"
-#include "openmm/common/ComputeForceInfo.h"
 #include "openmm/common/ContextSelector.h"
 #include "openmm/reference/SimTKOpenMMRealType.h"
 
@@ -20,7 +21,14 @@ using OpenMM::Vec3;
 
 namespace {
 
-const int REDUCE_SIZE = 128;  // threads of the one work group that sums over the atoms
+const int REDUCE_SIZE = 128;  // threads of the one work group that sums over atoms or grid points
+const double SQRT_PI = std::sqrt(M_PI);
+const double PADDING = 0.08;  // nm added to the cutoff of the neighbour list, as on the CPU platform
+
+bool allPairsRequested() {
+    const char* value = std::getenv("ELYTE_POLARIZATION_ALL_PAIRS");
+    return value != nullptr && std::string(value) != "" && std::string(value) != "0";
+}
 
 // Tells the context which atoms it may swap when it reorders them: equal parameters, and pairs
 // with equal exception scales.
@@ -54,22 +62,45 @@ private:
 
 }  // namespace
 
-void CommonCalcPolarizationForceKernel::initialize(const OpenMM::System&, const PolarizationForce& force) {
+void CommonCalcPolarizationForceKernel::checkSupported(const PolarizationForce& force) {
     const std::string platform = getPlatform().getName();
-    if (force.getNonbondedMethod() != PolarizationForce::NoCutoff)
+    if (force.getNonbondedMethod() == PolarizationForce::Ewald)
         throw OpenMMException("PolarizationForce on the " + platform +
-                              " platform supports NoCutoff only so far (no Ewald or PME yet); use the CPU platform "
-                              "for periodic systems");
+                              " platform has NoCutoff and PME, not Ewald (the explicit k-sum, the Reference "
+                              "platform's oracle); use PME, or the CPU platform");
     if (force.getPolarizationType() != PolarizationForce::Mutual)
         throw OpenMMException("PolarizationForce on the " + platform +
                               " platform supports mutual polarization only so far; use the CPU platform for "
                               "extrapolated polarization");
+}
+
+void CommonCalcPolarizationForceKernel::initialize(const OpenMM::System& system, const PolarizationForce& force) {
+    checkSupported(force);
     OpenMM::ContextSelector selector(cc);
     numAtoms = force.getNumParticles();
     tholeA = force.getTholeA();
     tolerance = force.getMutualInducedTolerance();
     maxIterations = force.getMutualInducedMaxIterations();
     includeChargeCharge = force.getIncludeChargeChargeEnergy();
+    periodic = force.getNonbondedMethod() == PolarizationForce::PME;
+    if (periodic) {
+        cutoff = force.getCutoffDistance();
+        ewaldTolerance = force.getEwaldErrorTolerance();
+        beta = std::sqrt(-std::log(2.0 * ewaldTolerance)) / cutoff;  // as the CPU kernel
+        Vec3 a, b, c;
+        system.getDefaultPeriodicBoxVectors(a, b, c);
+        const double length[3] = {std::sqrt(a.dot(a)), std::sqrt(b.dot(b)), std::sqrt(c.dot(c))};
+        for (int d = 0; d < 3; d++) gridSize[d] = cc.findLegalFFTDimension(pmeGridMinimum(length[d], beta, ewaldTolerance));
+        useList = !allPairsRequested();
+    }
+    createArrays();
+    uploadParameters(force);
+    info = new PolarizationForceInfo(force);
+    cc.addForce(info);
+    createKernels();
+}
+
+void CommonCalcPolarizationForceKernel::createArrays() {
     const int realSize = cc.getUseDoublePrecision() ? sizeof(double) : sizeof(float);
     const int mixedSize = cc.getUseDoublePrecision() || cc.getUseMixedPrecision() ? sizeof(double) : sizeof(float);
     for (ComputeArray* vector : {&positions, &field, &rhs, &nu, &residual, &direction, &image, &dipoles}) {
@@ -79,32 +110,60 @@ void CommonCalcPolarizationForceKernel::initialize(const OpenMM::System&, const 
     for (ComputeArray* atoms : {&charge, &rootAlpha, &rootDamping}) atoms->initialize(cc, numAtoms, realSize, "elyteAtoms");
     energy.initialize(cc, numAtoms, mixedSize, "elyteEnergy");
     reduction.initialize(cc, 2, mixedSize, "elyteReduction");
-    uploadParameters(force);
-    info = new PolarizationForceInfo(force);
-    cc.addForce(info);
+    box.initialize(cc, 9, realSize, "elyteBox");
+    recip.initialize(cc, 9, realSize, "elyteRecip");
+    box.upload(std::vector<double>(9, 1.0), true);  // unused without PME, but a kernel argument
+    neighborCount.initialize<int>(cc, numAtoms, "elyteNeighborCount");
+    neighbors.initialize<int>(cc, 1, "elyteNeighbors");  // sized by setCapacity
+    listPositions.initialize(cc, 3 * numAtoms, realSize, "elyteListPositions");
+    if (!periodic) return;
+    const int points = gridSize[0] * gridSize[1] * gridSize[2], half = gridSize[0] * gridSize[1] * (gridSize[2] / 2 + 1);
+    fixedGrid.initialize<long long>(cc, points, "elyteFixedGrid");
+    fixedGrid.upload(std::vector<long long>(points, 0));
+    // OpenMM's FFT needs room for complex values in its input and output, real-to-complex too
+    for (ComputeArray* grid : {&realGrid, &spectrum, &phi, &chargePhi}) grid->initialize(cc, points, 2 * realSize, "elyteGrid");
+    influence.initialize(cc, half, realSize, "elyteInfluence");
+    gridEnergy.initialize(cc, half, mixedSize, "elyteGridEnergy");
+    fft = cc.createFFT(gridSize[0], gridSize[1], gridSize[2], true);
+}
 
+void CommonCalcPolarizationForceKernel::createKernels() {
     std::map<std::string, std::string> defines;
     defines["REDUCE_SIZE"] = cc.intToString(REDUCE_SIZE);
     defines["ONE_4PI_EPS0"] = cc.doubleToString(ONE_4PI_EPS0);
-    OpenMM::ComputeProgram program = cc.compileProgram(POLARIZATION_KERNEL_SOURCE, defines);
+    defines["BETA"] = cc.doubleToString(beta);
+    defines["GAUSS_PREFACTOR"] = cc.doubleToString(2.0 * beta / SQRT_PI);
+    defines["CUTOFF_SQUARED"] = cc.doubleToString(cutoff * cutoff);
+    defines["PME_ORDER"] = cc.intToString(DipolePme::ORDER);
+    defines["GRID_X"] = cc.intToString(gridSize[0]);
+    defines["GRID_Y"] = cc.intToString(gridSize[1]);
+    defines["GRID_Z"] = cc.intToString(gridSize[2]);
+    if (periodic) defines["PERIODIC"] = "1";
+    defines["THOLE_A"] = cc.doubleToString(tholeA);
+    const std::string source = std::string(POLARIZATION_KERNEL_SOURCE) + (periodic ? PME_KERNEL_SOURCE : "");
+    OpenMM::ComputeProgram program = cc.compileProgram(source, defines);
     gatherKernel = program->createKernel("gatherPositions");
     gatherKernel->addArg(cc.getPosq());
     gatherKernel->addArg(cc.getAtomIndexArray());
     gatherKernel->addArg(positions);
     gatherKernel->addArg(numAtoms);
     fieldKernel = program->createKernel("permanentField");
-    for (ComputeArray* array : {&positions, &charge, &rootDamping, &rowStart, &partner, &scales, &field})
+    for (ComputeArray* array : {&positions, &charge, &rootDamping, &rowStart, &partner, &scales, &box, &field})
         fieldKernel->addArg(*array);
     fieldKernel->addArg(numAtoms);
-    addRealArg(fieldKernel, tholeA);
     applyKernel = program->createKernel("applyOperator");
-    for (ComputeArray* array : {&positions, &rootAlpha, &rootDamping, &rowStart, &partner, &scales, &nu, &image})
+    for (ComputeArray* array : {&positions, &rootAlpha, &rootDamping, &rowStart, &partner, &scales, &box, &nu, &image})
         applyKernel->addArg(*array);
     applyKernel->addArg(numAtoms);
-    addRealArg(applyKernel, tholeA);
+    // the field of the screening Gaussians at their own dipole
+    addRealArg(applyKernel, periodic ? 4.0 * beta * beta * beta / (3.0 * SQRT_PI) : 0.0);
     reduceKernel = program->createKernel("reduceVectors");
     for (ComputeArray* array : {&residual, &residual, &rootAlpha, &reduction}) reduceKernel->addArg(*array);
     reduceKernel->addArg(numAtoms);
+    sumKernel = program->createKernel("sumArray");
+    sumKernel->addArg(energy);
+    sumKernel->addArg(reduction);
+    sumKernel->addArg(numAtoms);
     combineKernel = program->createKernel("combineVectors");
     combineKernel->addArg(residual);
     combineKernel->addArg(residual);
@@ -119,28 +178,79 @@ void CommonCalcPolarizationForceKernel::initialize(const OpenMM::System&, const 
     for (ComputeArray* array : {&nu, &rootAlpha, &dipoles}) finishKernel->addArg(*array);
     finishKernel->addArg(numAtoms);
     forceKernel = program->createKernel("forcesAndEnergy");
-    for (ComputeArray* array : {&positions, &charge, &rootAlpha, &rootDamping, &rowStart, &partner, &scales, &dipoles,
-                                &field, &nu, &image})
+    for (ComputeArray* array : {&positions, &charge, &rootAlpha, &rootDamping, &rowStart, &partner, &scales, &box,
+                                &dipoles, &field, &nu, &image})
         forceKernel->addArg(*array);
     forceKernel->addArg(cc.getAtomIndexArray());
     forceKernel->addArg(cc.getLongForceBuffer());
     forceKernel->addArg(energy);
     forceKernel->addArg(numAtoms);
     forceKernel->addArg(cc.getPaddedNumAtoms());
-    addRealArg(forceKernel, tholeA);
     forceKernel->addArg(includeChargeCharge ? 1 : 0);
     forceKernel->addArg(1);
+    for (OpenMM::ComputeKernel* kernel : {&fieldKernel, &applyKernel, &forceKernel}) {
+        (*kernel)->addArg(neighbors);
+        (*kernel)->addArg(neighborCount);
+        (*kernel)->addArg(0);  // capacity: all pairs until the list is built
+    }
+    if (!periodic) return;
+    if (useList) {
+        buildKernel = program->createKernel("buildNeighbors");
+        for (ComputeArray* array : {&positions, &rowStart, &partner, &box, &neighbors, &neighborCount, &listPositions})
+            buildKernel->addArg(*array);
+        buildKernel->addArg(numAtoms);
+        buildKernel->addArg(0);
+        addRealArg(buildKernel, (cutoff + PADDING) * (cutoff + PADDING));
+        moveKernel = program->createKernel("largestMove");
+        for (ComputeArray* array : {&positions, &listPositions, &reduction}) moveKernel->addArg(*array);
+        moveKernel->addArg(numAtoms);
+    }
+    spreadKernel = program->createKernel("spreadGrid");
+    for (ComputeArray* array : {&positions, &charge, &nu, &rootAlpha, &recip, &fixedGrid}) spreadKernel->addArg(*array);
+    spreadKernel->addArg(numAtoms);
+    spreadKernel->addArg(1);
+    spreadKernel->addArg(0);
+    finishSpreadKernel = program->createKernel("finishSpread");
+    finishSpreadKernel->addArg(fixedGrid);
+    finishSpreadKernel->addArg(realGrid);
+    convolveKernel = program->createKernel("convolveGrid");
+    for (ComputeArray* array : {&spectrum, &influence, &gridEnergy}) convolveKernel->addArg(*array);
+    convolveKernel->addArg(0);
+    // the field of the grid potential at each atom: -2 sum_g phi grad W (into field, or into the
+    // operator's image, where it enters as -sqrt(alpha) times the field)
+    fieldGradientKernel = program->createKernel("addDipoleGradient");
+    for (ComputeArray* array : {&positions, &chargePhi, &recip, &rootAlpha, &field}) fieldGradientKernel->addArg(*array);
+    fieldGradientKernel->addArg(numAtoms);
+    fieldGradientKernel->addArg(0);
+    addRealArg(fieldGradientKernel, -2.0);
+    applyGradientKernel = program->createKernel("addDipoleGradient");
+    for (ComputeArray* array : {&positions, &phi, &recip, &rootAlpha, &image}) applyGradientKernel->addArg(*array);
+    applyGradientKernel->addArg(numAtoms);
+    applyGradientKernel->addArg(1);
+    addRealArg(applyGradientKernel, 2.0);
+    positionGradientKernel = program->createKernel("addPositionGradient");
+    for (ComputeArray* array : {&positions, &phi, &recip, &charge, &dipoles}) positionGradientKernel->addArg(*array);
+    positionGradientKernel->addArg(cc.getAtomIndexArray());
+    positionGradientKernel->addArg(cc.getLongForceBuffer());
+    positionGradientKernel->addArg(numAtoms);
+    positionGradientKernel->addArg(cc.getPaddedNumAtoms());
+    positionGradientKernel->addArg(1);
+    positionGradientKernel->addArg(1);
+    addRealArg(positionGradientKernel, -2.0 * ONE_4PI_EPS0);
 }
 
 void CommonCalcPolarizationForceKernel::uploadParameters(const PolarizationForce& force) {
     if (force.getNumParticles() != numAtoms)
         throw OpenMMException("PolarizationForce: updateParametersInContext cannot change the number of particles");
     std::vector<double> q(numAtoms), root(numAtoms), damping(numAtoms);
+    chargeSquares = totalCharge = 0;
     for (int a = 0; a < numAtoms; a++) {
         double alpha, volume;
         force.getParticleParameters(a, q[a], alpha, volume);
         root[a] = std::sqrt(alpha);
         damping[a] = std::sqrt(volume);
+        chargeSquares += q[a] * q[a];
+        totalCharge += q[a];
     }
     // each atom's exceptions, sorted by partner (both directions): the kernels loop over all partners
     std::vector<std::vector<std::tuple<int, double, double, double>>> rows(numAtoms);
@@ -208,6 +318,15 @@ std::vector<double> CommonCalcPolarizationForceKernel::reduce(ComputeArray& x, C
     return out;
 }
 
+double CommonCalcPolarizationForceKernel::sum(ComputeArray& values, int count) {
+    sumKernel->setArg(0, values);
+    sumKernel->setArg(2, count);
+    sumKernel->execute(REDUCE_SIZE, REDUCE_SIZE);
+    std::vector<double> out;
+    reduction.download(out, true);
+    return out[0];
+}
+
 void CommonCalcPolarizationForceKernel::combine(ComputeArray& x, ComputeArray& y, double scale, double weight) {
     combineKernel->setArg(0, x);
     combineKernel->setArg(1, y);
@@ -216,10 +335,99 @@ void CommonCalcPolarizationForceKernel::combine(ComputeArray& x, ComputeArray& y
     combineKernel->execute(3 * numAtoms);
 }
 
+double CommonCalcPolarizationForceKernel::gridPotential(bool useCharge, int vectorMode, ComputeArray& vectors,
+                                                        ComputeArray& phiOut, bool wantEnergy) {
+    // Q on the grid, its transform times the influence function, back: phiOut; E (e^2/nm) on request
+    spreadKernel->setArg(2, vectors);
+    spreadKernel->setArg(7, useCharge ? 1 : 0);
+    spreadKernel->setArg(8, vectorMode);
+    spreadKernel->execute(numAtoms);
+    const int points = gridSize[0] * gridSize[1] * gridSize[2], half = gridSize[0] * gridSize[1] * (gridSize[2] / 2 + 1);
+    finishSpreadKernel->execute(points);
+    fft->execFFT(realGrid, spectrum, true);
+    convolveKernel->setArg(3, wantEnergy ? 1 : 0);
+    convolveKernel->execute(half);
+    fft->execFFT(spectrum, phiOut, false);
+    return wantEnergy ? sum(gridEnergy, half) : 0.0;
+}
+
 void CommonCalcPolarizationForceKernel::apply(ComputeArray& in, ComputeArray& out) {
-    applyKernel->setArg(6, in);
-    applyKernel->setArg(7, out);
+    // out = in - sqrt(alpha) T (sqrt(alpha) in), T with the reciprocal part and the self term
+    applyKernel->setArg(7, in);
+    applyKernel->setArg(8, out);
     applyKernel->execute(numAtoms);
+    if (!periodic) return;
+    gridPotential(false, 2, in, phi, false);
+    applyGradientKernel->setArg(4, out);
+    applyGradientKernel->execute(numAtoms);
+}
+
+bool CommonCalcPolarizationForceKernel::updateBox() {
+    Vec3 a, b, c;
+    cc.getPeriodicBoxVectors(a, b, c);
+    const Vec3 vectors[3] = {a, b, c};
+    const double width = std::min(a[0], std::min(b[1], c[2]));
+    if (width < 2.0 * cutoff)
+        throw OpenMMException("PolarizationForce: the periodic box has shrunk to " + std::to_string(width) +
+                              " nm, less than twice the cutoff (" + std::to_string(cutoff) + " nm)");
+    if (a == lastBox[0] && b == lastBox[1] && c == lastBox[2]) return false;
+    volume = a.dot(b.cross(c));
+    const Vec3 rows[3] = {b.cross(c) / volume, c.cross(a) / volume, a.cross(b) / volume};
+    std::vector<double> boxValues, recipValues;
+    for (int d = 0; d < 3; d++)
+        for (int e = 0; e < 3; e++) {
+            boxValues.push_back(vectors[d][e]);
+            recipValues.push_back(rows[d][e]);
+        }
+    box.upload(boxValues, true);
+    recip.upload(recipValues, true);
+    influence.upload(pmeInfluence(gridSize, vectors, beta), true);
+    for (int d = 0; d < 3; d++) lastBox[d] = vectors[d];
+    return true;
+}
+
+void CommonCalcPolarizationForceKernel::setCapacity(int size) {
+    capacity = size;
+    neighbors.resize(static_cast<size_t>(numAtoms) * capacity);
+    buildKernel->setArg(4, neighbors);
+    buildKernel->setArg(8, capacity);
+    // the pair kernels and the index of their first neighbour-list argument (neighbors, neighborCount, capacity)
+    const std::pair<OpenMM::ComputeKernel*, int> pairKernels[] = {{&fieldKernel, 9}, {&applyKernel, 11}, {&forceKernel, 19}};
+    for (const auto& [kernel, first] : pairKernels) {
+        (*kernel)->setArg(first, neighbors);
+        (*kernel)->setArg(first + 2, capacity);
+    }
+}
+
+void CommonCalcPolarizationForceKernel::updateNeighbors(bool boxChanged) {
+    // rebuilt when the box changed or an atom moved half the padding (the context's reordering, which
+    // may wrap molecules into the box, counts as a move)
+    if (listValid && !boxChanged) {
+        moveKernel->execute(REDUCE_SIZE, REDUCE_SIZE);
+        std::vector<double> largest;
+        reduction.download(largest, true);
+        if (largest[0] < 0.25 * PADDING * PADDING) return;
+    }
+    if (capacity == 0) {  // first list: room for the density's expected count and a margin
+        const double listVolume = 4.0 / 3.0 * M_PI * std::pow(cutoff + PADDING, 3);
+        setCapacity(static_cast<int>(1.3 * numAtoms * listVolume / volume) + 32);
+    }
+    for (;;) {
+        buildKernel->execute(numAtoms);
+        std::vector<int> counts;
+        neighborCount.download(counts);
+        const int largest = *std::max_element(counts.begin(), counts.end());
+        if (largest <= capacity) break;
+        setCapacity(static_cast<int>(1.2 * largest) + 16);
+    }
+    listValid = true;
+}
+
+void CommonCalcPolarizationForceKernel::computeField(bool wantEnergy) {
+    fieldKernel->execute(numAtoms);
+    if (!periodic) return;
+    chargeEnergy = gridPotential(true, 0, nu, chargePhi, wantEnergy);
+    fieldGradientKernel->execute(numAtoms);
 }
 
 void CommonCalcPolarizationForceKernel::solve() {
@@ -250,6 +458,24 @@ void CommonCalcPolarizationForceKernel::solve() {
     haveGuess = true;
 }
 
+void CommonCalcPolarizationForceKernel::addForces(bool includeForces) {
+    forceKernel->setArg(18, includeForces ? 1 : 0);
+    forceKernel->execute(numAtoms);
+    if (!periodic || !includeForces) return;
+    // the charges and dipoles in the potential of both; without the charge-charge energy, the
+    // charges' own term is taken off again
+    gridPotential(true, 1, dipoles, phi, false);
+    positionGradientKernel->setArg(1, phi);
+    positionGradientKernel->setArg(10, 1);
+    setRealArg(positionGradientKernel, 11, -2.0 * ONE_4PI_EPS0);
+    positionGradientKernel->execute(numAtoms);
+    if (includeChargeCharge) return;
+    positionGradientKernel->setArg(1, chargePhi);
+    positionGradientKernel->setArg(10, 0);
+    setRealArg(positionGradientKernel, 11, 2.0 * ONE_4PI_EPS0);
+    positionGradientKernel->execute(numAtoms);
+}
+
 void CommonCalcPolarizationForceKernel::failToConverge(double worst, bool catastrophe) {
     haveGuess = false;
     std::vector<double> r, root;
@@ -275,18 +501,19 @@ void CommonCalcPolarizationForceKernel::failToConverge(double worst, bool catast
 
 double CommonCalcPolarizationForceKernel::execute(OpenMM::ContextImpl&, bool includeForces, bool includeEnergy) {
     OpenMM::ContextSelector selector(cc);
+    const bool boxChanged = periodic && updateBox();
     gatherKernel->execute(numAtoms);
-    fieldKernel->execute(numAtoms);
+    if (useList) updateNeighbors(boxChanged);
+    const bool chargeCharge = includeEnergy && includeChargeCharge;
+    computeField(chargeCharge);
     solve();
     if (!includeForces && !includeEnergy) return 0.0;
     apply(nu, image);  // B nu at the solution, for the energy
-    forceKernel->setArg(18, includeForces ? 1 : 0);
-    forceKernel->execute(numAtoms);
+    addForces(includeForces);
     if (!includeEnergy) return 0.0;
-    std::vector<double> shares;
-    energy.download(shares, true);
-    double total = 0;
-    for (double e : shares) total += e;
+    double total = sum(energy, numAtoms);
+    if (periodic && chargeCharge)
+        total += chargeEnergy - beta / SQRT_PI * chargeSquares - M_PI * totalCharge * totalCharge / (2.0 * volume * beta * beta);
     return ONE_4PI_EPS0 * total;
 }
 
