@@ -1,11 +1,12 @@
 """Speed of polff's OpenMM export with the plugin's induced dipoles, side by side in one run with
 stock OpenMM: AmoebaMultipoleForce (the same charges, polarizabilities and Thole damping, mutual
 induction to a matching tolerance) and a fixed-charge NonbondedForce (PME), on the published
-10,062-atom LiPF6 / EC / DMC box, CPU platform.
+10,062-atom LiPF6 / EC / DMC box, on the CPU platform (default) or a GPU one (--platform CUDA: mixed
+precision, the plugin's compute-platform kernel).
 
-    .venv/bin/python benchmarks/polff_openmm.py [--threads 2] [--steps 5] [--repeats 3] [--cutoff 9]
+    .venv/bin/python benchmarks/polff_openmm.py [--threads 2] [--steps 5] [--repeats 3] [--cutoff 9] [--platform CPU]
 
-Prints the median ms per MD step (Verlet, 1 fs; the systems timed round-robin) for the full export
+Prints the median ms per MD step (Verlet, 1 fs; the systems timed round-robin; ns/day for whole MD) for the full export
 and the same without the induced dipoles (its permanent charges by stock PME: what polarization adds
 to a whole step, with bonded terms keeping the dynamics physical), each also with multiple time
 stepping (rRESPA: the nonbonded forces every 2 fs, the bonded ones every 1 fs; reported per fs of
@@ -34,6 +35,7 @@ from openmm.mtsintegrator import MTSIntegrator
 
 from elyte import units
 from elyte.md.integrators import FAST_GROUP, SLOW_GROUP, split_time_scales
+from elyte.md.platform import select
 from polff.extrapolation import ELECTROLYTE, fit_coefficients
 from polff.io.byteff import read_byteff
 from polff.openmm import GROUPS, build_system
@@ -97,19 +99,23 @@ def amoeba_system(molecules, box, cutoff, tolerance_e_nm) -> openmm.System:
     return system
 
 
-def make_context(system, positions_nm, threads: int, integrator: openmm.Integrator | None = None) -> openmm.Context:
-    platform = openmm.Platform.getPlatformByName("CPU")
-    context = openmm.Context(system, integrator or openmm.VerletIntegrator(0.001), platform, {"Threads": str(threads)})
+def new_context(system, args, integrator: openmm.Integrator | None = None) -> openmm.Context:
+    platform, properties = select(args.platform, args.threads)
+    return openmm.Context(system, integrator or openmm.VerletIntegrator(0.001), platform, properties)
+
+
+def make_context(system, positions_nm, args, integrator: openmm.Integrator | None = None) -> openmm.Context:
+    context = new_context(system, args, integrator)
     context.setPositions(positions_nm)
     context.setVelocitiesToTemperature(300.0)
     context.getIntegrator().step(1)  # warm-up: neighbour lists, first solve from scratch
     return context
 
 
-def whole_export_frames(system, positions_nm, threads: int, count: int) -> list:
+def whole_export_frames(system, positions_nm, args, count: int) -> list:
     """Positions (OpenMM quantities, nm) after each of ``count`` 1 fs Verlet steps of ``system`` (the
     whole export)."""
-    context = make_context(system, positions_nm, threads)
+    context = make_context(system, positions_nm, args)
     frames = []
     for _ in range(count):
         context.getIntegrator().step(1)
@@ -136,9 +142,8 @@ def median_ms_per_step(contexts: dict, steps: dict, repeats: int, frames: list |
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def energy_forces(system, positions_nm, threads: int):
-    platform = openmm.Platform.getPlatformByName("CPU")
-    context = openmm.Context(system, openmm.VerletIntegrator(0.001), platform, {"Threads": str(threads)})
+def energy_forces(system, positions_nm, args):
+    context = new_context(system, args)
     context.setPositions(positions_nm)
     state = context.getState(getEnergy=True, getForces=True)
     return state.getPotentialEnergy()._value, state.getForces(asNumpy=True)._value
@@ -150,7 +155,7 @@ def extrapolation_error(molecules, box, x, args, coefficients) -> str:
     systems = [only(build_system(molecules, box=box, cutoff=args.cutoff, ewald_tolerance=args.ewald_tolerance,
                                  polarization_tolerance=1e-8, extrapolation=c), lambda f: f.getForceGroup() == group)
                for c in (None, coefficients)]
-    (e0, f0), (e1, f1) = (energy_forces(s, x, args.threads) for s in systems)
+    (e0, f0), (e1, f1) = (energy_forces(s, x, args) for s in systems)
     rms = np.sqrt(((f1 - f0) ** 2).mean() / (f0**2).mean())
     return (f"extrapolated {tuple(round(c, 4) for c in coefficients)} vs converged: polarization energy "
             f"{e1:.1f} vs {e0:.1f} kJ/mol ({(e1 - e0) / abs(e0):+.2e} relative), force RMS error {rms:.2e} of the "
@@ -159,7 +164,8 @@ def extrapolation_error(molecules, box, x, args, coefficients) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="CPU platform threads")
+    parser.add_argument("--platform", default="CPU", help="OpenMM platform: CPU, CUDA or OpenCL (mixed precision)")
     parser.add_argument("--steps", type=int, default=5, help="MD steps per system and round")
     parser.add_argument("--amoeba-steps", type=int, default=1, help="AMOEBA is slow: fewer steps")
     parser.add_argument("--repeats", type=int, default=3, help="rounds (the median is reported)")
@@ -200,7 +206,7 @@ def main() -> None:
         "AmoebaMultipoleForce alone (stock)": amoeba_system(molecules, box, args.cutoff, args.tolerance * NM),
         "NonbondedForce PME fixed charges alone (stock)": only(full, lambda f: isinstance(f, openmm.NonbondedForce)),
     }
-    contexts = {name: make_context(system, x, args.threads,
+    contexts = {name: make_context(system, x, args,
                                    MTSIntegrator(0.002, [(SLOW_GROUP, 1), (FAST_GROUP, 2)]) if name.endswith(MTS) else None)
                 for name, system in cases.items() if not args.only or any(word in name for word in args.only)}
     # the parts of the export are replayed on the whole export's MD (a negative count)
@@ -211,9 +217,9 @@ def main() -> None:
         empty = openmm.System()
         for _ in range(len(x)):
             empty.addParticle(1.0)
-        contexts[REPLAY] = make_context(empty, x, args.threads)
+        contexts[REPLAY] = make_context(empty, x, args)
         steps[REPLAY] = -args.steps
-        frames = whole_export_frames(full, x, args.threads, args.repeats * args.steps)
+        frames = whole_export_frames(full, x, args, args.repeats * args.steps)
     result = median_ms_per_step(contexts, steps, args.repeats, frames)
     overhead = result.pop(REPLAY, 0.0)
     for name in result:
@@ -222,15 +228,17 @@ def main() -> None:
         if steps[name] < 0:
             result[name] -= overhead
     print(f"{folder / 'solvent_salt.gro'}: {len(x)} atoms, cutoff {args.cutoff} A, Ewald tolerance "
-          f"{args.ewald_tolerance}, dipole tolerance {args.tolerance} e*A, CPU platform, {args.threads} threads, "
+          f"{args.ewald_tolerance}, dipole tolerance {args.tolerance} e*A, {args.platform} platform"
+          + (f", {args.threads} threads" if args.platform == "CPU" else "") + ", "
           f"OpenMM {openmm.__version__}, median of {args.repeats} rounds"
           + (f"; parts replayed on the whole export's MD, less {overhead:.1f} ms of replay per frame" if frames else "")
           + "\n")
     fixed = next((ms for name, ms in result.items() if "fixed charges" in name), None)
-    print("| system | ms / step | / fixed-charge PME |\n|---|---|---|")
+    print("| system | ms / step | / fixed-charge PME | ns/day |\n|---|---|---|---|")
     for name, ms in result.items():
         ratio = f"{ms / fixed:.1f}" if fixed else "-"
-        print(f"| {name} | {ms:.1f} | {ratio} |")
+        rate = f"{86.4 / ms:.2f}" if name.startswith("polff export") else "-"  # whole MD: ms per fs
+        print(f"| {name} | {ms:.1f} | {ratio} | {rate} |")
     if not args.only or any("extrapolated" in name for name in contexts):
         print("\n" + extrapolation_error(molecules, box, x, args, coefficients))
 

@@ -1,8 +1,7 @@
 """Choose the OpenMM platform: CUDA when a GPU platform is installed and runs the system, else CPU,
 else Reference. Not every plugin force runs on every GPU platform yet (the mlff force has Reference
-and CPU kernels only; the polarization force runs on CUDA and OpenCL, but not with Ewald or
-extrapolated polarization):
-'auto' passes over a GPU platform that cannot run the system (saying so) instead of failing, and over
+and CPU kernels only; the polarization force runs on CUDA and OpenCL with NoCutoff and PME, not with
+the explicit Ewald sum): 'auto' passes over a GPU platform that cannot run the system (saying so) instead of failing, and over
 an OpenCL platform whose device is the CPU itself (pocl, for instance), slower than OpenMM's CPU platform."""
 
 from __future__ import annotations
@@ -81,10 +80,10 @@ def select(name: str = "auto", threads: int | None = None,
         raise ValueError(f"OpenMM platform {name!r} is not installed (have {names}); for CUDA install "
                          "openmm-cuda-12 or openmm-cuda-13 matching your driver")
     elif system is not None and name in GPU_PLATFORMS and (reason := why_not(name, system)) is not None:
-        raise InputError(f"OpenMM platform {name} cannot run this system: {reason.strip()}. The polarization "
-                         "force has Reference and CPU kernels only, the polarization force has no Ewald or "
-                         "extrapolated polarization on CUDA and OpenCL yet; use platform=CPU (or auto, which "
-                         "picks the fastest platform that runs the system).")
+        raise InputError(f"OpenMM platform {name} cannot run this system: {reason.strip()}. The mlff force "
+                         "has Reference and CPU kernels only, and the polarization force has no explicit Ewald "
+                         "sum on CUDA and OpenCL; use platform=CPU (or auto, which picks the fastest platform "
+                         "that runs the system).")
     return openmm.Platform.getPlatformByName(name), _properties(name, threads)
 
 

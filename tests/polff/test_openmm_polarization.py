@@ -203,7 +203,8 @@ def test_cpu_cell_list_equals_reference_in_a_triclinic_box(small_box):
 
 
 @pytest.mark.parametrize("periodic", [False, True])
-@pytest.mark.parametrize("platform, extrapolation", [("CPU", None), ("CPU", OPT3), *_compute_with(None)])
+@pytest.mark.parametrize("platform, extrapolation", [("CPU", None), ("CPU", OPT3), *_compute_with(None),
+                                                     *_compute_with(OPT3)])
 def test_forces_equal_finite_differences(small_box, periodic, platform, extrapolation):
     """PME (a coarse grid) in a triclinic box, and 60 atoms without cutoff; the charge-charge energy
     included, so that every kernel's derivative is exercised."""
@@ -325,7 +326,8 @@ def test_polarization_catastrophe_is_reported(platform):
 
 
 @pytest.mark.parametrize("include_charge_charge", [False, True])
-@pytest.mark.parametrize("platform, extrapolation", [("CPU", None), ("CPU", OPT3), *_compute_with(None)])
+@pytest.mark.parametrize("platform, extrapolation", [("CPU", None), ("CPU", OPT3), *_compute_with(None),
+                                                     *_compute_with(OPT3)])
 @pytest.mark.parametrize("pme_tolerance", [1e-5, 1.2e-5])  # CPU grids of 80^3 and 75^3 (odd: a lone real FFT line)
 def test_pme_equals_reference_ewald(small_box, include_charge_charge, platform, extrapolation, pme_tolerance):
     """PME (CPU, compute platforms) against the converged Ewald sum it approximates (Reference), triclinic box."""
@@ -343,15 +345,17 @@ def test_pme_equals_reference_ewald(small_box, include_charge_charge, platform, 
 
 
 @pytest.mark.parametrize("platform", COMPUTE)
-def test_clusters_match_torch_on_compute_platforms(cluster, platform):
+@pytest.mark.parametrize("extrapolation", [None, OPT3])
+def test_clusters_match_torch_on_compute_platforms(cluster, platform, extrapolation):
     name, molecules, positions, _ = cluster
-    _compare(name, molecules, positions, platform)
+    _compare(name, molecules, positions, platform, extrapolation=extrapolation)
 
 
 @pytest.mark.parametrize("platform", COMPUTE)
-def test_periodic_box_matches_torch_on_compute_platforms(small_box, platform):
+@pytest.mark.parametrize("extrapolation", [None, OPT3])
+def test_periodic_box_matches_torch_on_compute_platforms(small_box, platform, extrapolation):
     molecules, positions, cell = small_box
-    _compare("small box", molecules, positions, platform, cell=cell)
+    _compare("small box", molecules, positions, platform, cell=cell, extrapolation=extrapolation)
 
 
 def _mixed_matches_double(molecules, positions, cell, platform):
@@ -377,12 +381,9 @@ def test_mixed_precision_matches_double_in_a_box(small_box, platform):
 
 
 @pytest.mark.parametrize("platform", COMPUTE)
-@pytest.mark.parametrize("what", ["ewald", "extrapolated"])
-def test_compute_platforms_refuse_what_they_cannot_do_yet(platform, what):
-    force = polarization_force([0.5, -0.5], [1e-3, 1e-3], [1e-3, 1e-3], cutoff=0.9, method="ewald" if what == "ewald" else "pme",
-                               extrapolation=OPT3 if what == "extrapolated" else None)
-    expected = "NoCutoff and PME, not Ewald.*use PME" if what == "ewald" else "mutual polarization only.*CPU"
-    with pytest.raises(Exception, match=expected):
+def test_compute_platforms_refuse_the_explicit_ewald_sum(platform):
+    force = polarization_force([0.5, -0.5], [1e-3, 1e-3], [1e-3, 1e-3], cutoff=0.9, method="ewald")
+    with pytest.raises(Exception, match="NoCutoff and PME, not Ewald.*use PME"):
         _plugin_energy_and_forces(force, np.array([[0.5, 0.5, 0.5], [0.8, 0.5, 0.5]]), np.eye(3) * 2.0, platform)
 
 

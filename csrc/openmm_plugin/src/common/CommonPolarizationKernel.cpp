@@ -68,10 +68,6 @@ void CommonCalcPolarizationForceKernel::checkSupported(const PolarizationForce& 
         throw OpenMMException("PolarizationForce on the " + platform +
                               " platform has NoCutoff and PME, not Ewald (the explicit k-sum, the Reference "
                               "platform's oracle); use PME, or the CPU platform");
-    if (force.getPolarizationType() != PolarizationForce::Mutual)
-        throw OpenMMException("PolarizationForce on the " + platform +
-                              " platform supports mutual polarization only so far; use the CPU platform for "
-                              "extrapolated polarization");
 }
 
 void CommonCalcPolarizationForceKernel::initialize(const OpenMM::System& system, const PolarizationForce& force) {
@@ -82,6 +78,12 @@ void CommonCalcPolarizationForceKernel::initialize(const OpenMM::System& system,
     tolerance = force.getMutualInducedTolerance();
     maxIterations = force.getMutualInducedMaxIterations();
     includeChargeCharge = force.getIncludeChargeChargeEnergy();
+    if (force.getPolarizationType() == PolarizationForce::Extrapolated) {
+        const std::vector<double>& c = force.getExtrapolationCoefficients();
+        order = static_cast<int>(c.size()) - 1;
+        partialSums.assign(order + 2, 0.0);
+        for (int j = order; j >= 0; j--) partialSums[j] = partialSums[j + 1] + c[j];
+    }
     periodic = force.getNonbondedMethod() == PolarizationForce::PME;
     if (periodic) {
         cutoff = force.getCutoffDistance();
@@ -116,6 +118,13 @@ void CommonCalcPolarizationForceKernel::createArrays() {
     neighborCount.initialize<int>(cc, numAtoms, "elyteNeighborCount");
     neighbors.initialize<int>(cc, 1, "elyteNeighbors");  // sized by setCapacity
     listPositions.initialize(cc, 3 * numAtoms, realSize, "elyteListPositions");
+    if (order > 0) {
+        orders.initialize(cc, 3 * numAtoms * (order + 1), realSize, "elyteOrders");
+        perturbations.initialize(cc, 3 * numAtoms * (order + 1), realSize, "elytePerturbations");
+        couplings.initialize(cc, 3 * numAtoms * order, realSize, "elyteCouplings");
+        partialSumArray.initialize(cc, order + 2, realSize, "elytePartialSums");
+        partialSumArray.upload(partialSums, true);
+    }
     if (!periodic) return;
     const int points = gridSize[0] * gridSize[1] * gridSize[2], half = gridSize[0] * gridSize[1] * (gridSize[2] / 2 + 1);
     fixedGrid.initialize<long long>(cc, points, "elyteFixedGrid");
@@ -123,6 +132,8 @@ void CommonCalcPolarizationForceKernel::createArrays() {
     // OpenMM's FFT needs room for complex values in its input and output, real-to-complex too
     for (ComputeArray* grid : {&realGrid, &spectrum, &phi, &chargePhi}) grid->initialize(cc, points, 2 * realSize, "elyteGrid");
     influence.initialize(cc, half, realSize, "elyteInfluence");
+    orderPotentials.resize(order);
+    for (ComputeArray& grid : orderPotentials) grid.initialize(cc, points, 2 * realSize, "elyteOrderPotential");
     gridEnergy.initialize(cc, half, mixedSize, "elyteGridEnergy");
     fft = cc.createFFT(gridSize[0], gridSize[1], gridSize[2], true);
 }
@@ -193,6 +204,23 @@ void CommonCalcPolarizationForceKernel::createKernels() {
         (*kernel)->addArg(neighborCount);
         (*kernel)->addArg(0);  // capacity: all pairs until the list is built
     }
+    // couplings: (mu, mu) for converged dipoles; (p_m, q_m), m < n, for extrapolated ones
+    forceKernel->addArg(order > 0 ? perturbations : dipoles);
+    forceKernel->addArg(order > 0 ? couplings : dipoles);
+    forceKernel->addArg(order > 0 ? order : 1);
+    forceKernel->addArg(order > 0 ? 0 : 1);
+    if (order > 0) {
+        storeKernel = program->createKernel("storeVector");
+        storeKernel->addArg(nu);
+        storeKernel->addArg(orders);
+        storeKernel->addArg(0);
+        storeKernel->addArg(3 * numAtoms);
+        extrapolateKernel = program->createKernel("extrapolateDipoles");
+        for (ComputeArray* array : {&orders, &rootAlpha, &partialSumArray, &perturbations, &dipoles, &couplings})
+            extrapolateKernel->addArg(*array);
+        extrapolateKernel->addArg(numAtoms);
+        extrapolateKernel->addArg(order);
+    }
     if (!periodic) return;
     if (useList) {
         buildKernel = program->createKernel("buildNeighbors");
@@ -237,6 +265,7 @@ void CommonCalcPolarizationForceKernel::createKernels() {
     positionGradientKernel->addArg(1);
     positionGradientKernel->addArg(1);
     addRealArg(positionGradientKernel, -2.0 * ONE_4PI_EPS0);
+    positionGradientKernel->addArg(0);
 }
 
 void CommonCalcPolarizationForceKernel::uploadParameters(const PolarizationForce& force) {
@@ -458,22 +487,54 @@ void CommonCalcPolarizationForceKernel::solve() {
     haveGuess = true;
 }
 
+void CommonCalcPolarizationForceKernel::positionGradient(ComputeArray& potential, bool useCharge, ComputeArray* vectors,
+                                                         int offset, double factor) {
+    positionGradientKernel->setArg(1, potential);
+    positionGradientKernel->setArg(4, vectors != nullptr ? *vectors : dipoles);
+    positionGradientKernel->setArg(9, useCharge ? 1 : 0);
+    positionGradientKernel->setArg(10, vectors != nullptr ? 1 : 0);
+    setRealArg(positionGradientKernel, 11, factor);
+    positionGradientKernel->setArg(12, offset);
+    positionGradientKernel->execute(numAtoms);
+}
+
 void CommonCalcPolarizationForceKernel::addForces(bool includeForces) {
     forceKernel->setArg(18, includeForces ? 1 : 0);
     forceKernel->execute(numAtoms);
     if (!periodic || !includeForces) return;
-    // the charges and dipoles in the potential of both; without the charge-charge energy, the
-    // charges' own term is taken off again
-    gridPotential(true, 1, dipoles, phi, false);
-    positionGradientKernel->setArg(1, phi);
-    positionGradientKernel->setArg(10, 1);
-    setRealArg(positionGradientKernel, 11, -2.0 * ONE_4PI_EPS0);
-    positionGradientKernel->execute(numAtoms);
-    if (includeChargeCharge) return;
-    positionGradientKernel->setArg(1, chargePhi);
-    positionGradientKernel->setArg(10, 0);
-    setRealArg(positionGradientKernel, 11, 2.0 * ONE_4PI_EPS0);
-    positionGradientKernel->execute(numAtoms);
+    const double factor = -2.0 * ONE_4PI_EPS0;
+    if (order == 0) {
+        // the charges and dipoles in the potential of both; without the charge-charge energy, the
+        // charges' own term is taken off again
+        gridPotential(true, 1, dipoles, phi, false);
+        positionGradient(phi, true, &dipoles, 0, factor);
+        if (!includeChargeCharge) positionGradient(chargePhi, true, nullptr, 0, -factor);
+        return;
+    }
+    // extrapolated: the charges in the potential of mu (and of the charges), mu in that of the charges,
+    // each p_m in that of q_m = sum_k b_(m+k+1) p_k
+    gridPotential(false, 1, dipoles, phi, false);
+    positionGradient(phi, true, nullptr, 0, factor);
+    if (includeChargeCharge) positionGradient(chargePhi, true, nullptr, 0, factor);
+    positionGradient(chargePhi, false, &dipoles, 0, factor);
+    for (int m = 0; m < order; m++)
+        for (int k = 0; m + k + 1 <= order; k++)
+            positionGradient(orderPotentials[k], false, &perturbations, 3 * numAtoms * m, factor * partialSums[m + k + 1]);
+}
+
+void CommonCalcPolarizationForceKernel::extrapolate() {
+    // nu_0 = sqrt(alpha) E, nu_(m+1) = B nu_m = nu_m - (I - B) nu_m; then p_j, mu and the couplings
+    startKernel->setArg(6, 0);
+    startKernel->execute(3 * numAtoms);
+    for (int m = 0;; m++) {
+        storeKernel->setArg(2, 3 * numAtoms * m);
+        storeKernel->execute(3 * numAtoms);
+        if (m == order) break;
+        apply(nu, image);
+        if (periodic) phi.copyTo(orderPotentials[m]);  // the grid potential of p_m
+        combine(image, nu, -1.0, 1.0);
+    }
+    extrapolateKernel->execute(3 * numAtoms);
 }
 
 void CommonCalcPolarizationForceKernel::failToConverge(double worst, bool catastrophe) {
@@ -506,9 +567,12 @@ double CommonCalcPolarizationForceKernel::execute(OpenMM::ContextImpl&, bool inc
     if (useList) updateNeighbors(boxChanged);
     const bool chargeCharge = includeEnergy && includeChargeCharge;
     computeField(chargeCharge);
-    solve();
+    if (order > 0)
+        extrapolate();
+    else
+        solve();
     if (!includeForces && !includeEnergy) return 0.0;
-    apply(nu, image);  // B nu at the solution, for the energy
+    if (order == 0) apply(nu, image);  // B nu at the solution, for the variational energy
     addForces(includeForces);
     if (!includeEnergy) return 0.0;
     double total = sum(energy, numAtoms);

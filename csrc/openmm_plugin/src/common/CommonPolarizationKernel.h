@@ -6,8 +6,9 @@
 // (all pairs), and PME (real space within the cutoff by nearest image over a padded neighbour list,
 // or over all pairs with ELYTE_POLARIZATION_ALL_PAIRS=1, the reference; smooth PME of charges and
 // dipoles on OpenMM's FFT); mutual polarization by Jacobi-preconditioned conjugate gradients with the
-// CPU kernel's convergence test. Ewald (the explicit k-sum) and extrapolated polarization are refused
-// at initialization with the fix, so platform selection passes over these platforms for them.
+// CPU kernel's convergence test, or extrapolated polarization (its forces through the chain, as on the
+// CPU). Ewald (the explicit k-sum) is refused at initialization with the fix, so platform selection
+// passes over these platforms for it.
 
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ private:
     void setCapacity(int size);
     void computeField(bool wantEnergy);
     void solve();
+    void extrapolate();
+    void positionGradient(OpenMM::ComputeArray& potential, bool useCharge, OpenMM::ComputeArray* vectors, int offset,
+                          double factor);
     double gridPotential(bool useCharge, int vectorMode, OpenMM::ComputeArray& vectors, OpenMM::ComputeArray& phiOut,
                          bool wantEnergy);
     std::vector<double> reduce(OpenMM::ComputeArray& x, OpenMM::ComputeArray& y);
@@ -58,6 +62,12 @@ private:
     int numAtoms = 0, maxIterations = 0;
     double tholeA = 0, tolerance = 0;
     bool includeChargeCharge = true, haveGuess = false;
+    // extrapolated polarization: its order n, the partial sums b_j = c_j + ... + c_n, per order the
+    // vectors nu_j = p_j / sqrt(alpha) and p_j, the couplings q_m, and (PME) each p_j's grid potential
+    int order = 0;
+    std::vector<double> partialSums;
+    OpenMM::ComputeArray orders, perturbations, couplings, partialSumArray;
+    std::vector<OpenMM::ComputeArray> orderPotentials;
     // periodic (PME) only
     bool periodic = false, useList = false, listValid = false;
     int capacity = 0;  // neighbours per atom in the list; 0: all pairs
@@ -74,7 +84,7 @@ private:
     OpenMM::ComputeKernel gatherKernel, fieldKernel, applyKernel, reduceKernel, sumKernel, combineKernel, startKernel,
         finishKernel, forceKernel;
     OpenMM::ComputeKernel spreadKernel, finishSpreadKernel, convolveKernel, fieldGradientKernel, applyGradientKernel,
-        positionGradientKernel, buildKernel, moveKernel;
+        positionGradientKernel, buildKernel, moveKernel, storeKernel, extrapolateKernel;
 };
 
 }  // namespace elyte

@@ -137,12 +137,13 @@ KERNEL void addDipoleGradient(GLOBAL const real* RESTRICT pos, GLOBAL const real
 }
 
 // forces_a += factor sum_g phi (q_a grad W_a + (grad grad W_a) mu_a) (kJ/mol/nm with factor in kJ nm/mol/e^2),
-// q and mu when useCharge and useDipoles; the context's fixed-point forces in its atom order.
+// q and mu (``mu`` from ``muOffset`` on) when useCharge and useDipoles; the context's fixed-point forces
+// in its atom order.
 KERNEL void addPositionGradient(GLOBAL const real* RESTRICT pos, GLOBAL const real* RESTRICT phi,
                                 GLOBAL const real* RESTRICT recip, GLOBAL const real* RESTRICT charge,
                                 GLOBAL const real* RESTRICT mu, GLOBAL const int* RESTRICT atomIndex,
                                 GLOBAL mm_long* RESTRICT forceBuffer, int numAtoms, int paddedNumAtoms, int useCharge,
-                                int useDipoles, real factor) {
+                                int useDipoles, real factor, int muOffset) {
     for (int i = GLOBAL_ID; i < numAtoms; i += GLOBAL_SIZE) {
         const int a = atomIndex[i];
         int index[3][PME_ORDER];
@@ -150,7 +151,7 @@ KERNEL void addPositionGradient(GLOBAL const real* RESTRICT pos, GLOBAL const re
         atomSplines(a, pos, recip, index, w, dw, d2w);
         const real q = useCharge ? charge[a] : 0;
         real m[3] = {0, 0, 0};
-        if (useDipoles) gridDipole(mu[3 * a], mu[3 * a + 1], mu[3 * a + 2], recip, m);
+        if (useDipoles) gridDipole(mu[muOffset + 3 * a], mu[muOffset + 3 * a + 1], mu[muOffset + 3 * a + 2], recip, m);
         real gu[3] = {0, 0, 0};
         for (int ii = 0; ii < PME_ORDER; ii++)
             for (int jj = 0; jj < PME_ORDER; jj++)

@@ -249,6 +249,11 @@ KERNEL void combineVectors(GLOBAL const real* RESTRICT x, GLOBAL real* RESTRICT 
     for (int c = GLOBAL_ID; c < count; c += GLOBAL_SIZE) y[c] = x[c] * scale + y[c] * weight;
 }
 
+// out[offset + c] = x[c] for the count components of x.
+KERNEL void storeVector(GLOBAL const real* RESTRICT x, GLOBAL real* RESTRICT out, int offset, int count) {
+    for (int c = GLOBAL_ID; c < count; c += GLOBAL_SIZE) out[offset + c] = x[c];
+}
+
 // Start of the solve: nu from the guess mu (or sqrt(alpha) E without one), rhs = sqrt(alpha) E.
 KERNEL void startSolve(GLOBAL const real* RESTRICT field, GLOBAL const real* RESTRICT rootAlpha,
                        GLOBAL const real* RESTRICT mu, GLOBAL real* RESTRICT nu, GLOBAL real* RESTRICT rhs,
@@ -267,8 +272,11 @@ KERNEL void finishSolve(GLOBAL const real* RESTRICT nu, GLOBAL const real* RESTR
 
 // Real-space -dE/dx at fixed dipoles (kJ/mol/nm) added to the context's fixed-point forces, and each
 // atom's share of the energy without 1/(4 pi eps0): half its real-space charge-charge pairs (when
-// included) plus |mu|^2 / 2 alpha - mu.E - 1/2 mu.(T mu) = nu.image / 2 - mu.E, with ``image`` the
-// solver's whole operator applied to nu = mu / sqrt(alpha) (a non-polarizable atom has mu = 0).
+// included) plus, with ``variational``, |mu|^2 / 2 alpha - mu.E - 1/2 mu.(T mu) = nu.image / 2 - mu.E
+// (``image``: the solver's whole operator applied to nu = mu / sqrt(alpha); a non-polarizable atom has
+// mu = 0), else -mu.E / 2 (extrapolated). The charges feel mu; each coupling (a_c, b_c), stored one
+// after the other in ``couplingA`` and ``couplingB``, adds the forces of -1/2 a_c.T.b_c (symmetrized):
+// (mu, mu) for converged dipoles, (p_m, q_m) for extrapolated ones (see PolarizationForce.h).
 KERNEL void forcesAndEnergy(GLOBAL const real* RESTRICT pos, GLOBAL const real* RESTRICT charge,
                             GLOBAL const real* RESTRICT rootAlpha, GLOBAL const real* RESTRICT rootDamping,
                             GLOBAL const int* RESTRICT rowStart, GLOBAL const int* RESTRICT partner,
@@ -278,7 +286,9 @@ KERNEL void forcesAndEnergy(GLOBAL const real* RESTRICT pos, GLOBAL const real* 
                             GLOBAL const int* RESTRICT atomIndex, GLOBAL mm_long* RESTRICT forceBuffer,
                             GLOBAL mixed* RESTRICT energy, int numAtoms, int paddedNumAtoms,
                             int includeChargeCharge, int includeForces, GLOBAL const int* RESTRICT neighbors,
-                            GLOBAL const int* RESTRICT neighborCount, int capacity) {
+                            GLOBAL const int* RESTRICT neighborCount, int capacity,
+                            GLOBAL const real* RESTRICT couplingA, GLOBAL const real* RESTRICT couplingB,
+                            int numCouplings, int variational) {
     for (int i = GLOBAL_ID; i < numAtoms; i += GLOBAL_SIZE) {
         const int a = atomIndex[i];
         const real qi = charge[a], mix = mu[3 * a], miy = mu[3 * a + 1], miz = mu[3 * a + 2];
@@ -294,25 +304,67 @@ KERNEL void forcesAndEnergy(GLOBAL const real* RESTRICT pos, GLOBAL const real* 
             if (b == a || !pairBetween(a, b, pos, rootDamping, &next, rowEnd, partner, scales, box, &x, &y, &z, &k))
                 continue;
             const real qj = charge[b], mjx = mu[3 * b], mjy = mu[3 * b + 1], mjz = mu[3 * b + 2];
-            const real miv = mix * x + miy * y + miz * z, mjv = mjx * x + mjy * y + mjz * z;
-            real radial = k.c3Slope * (qj * miv - qi * mjv) + k.d3Slope * (mix * mjx + miy * mjy + miz * mjz) -
-                          3 * k.d5Slope * miv * mjv;
+            real radial = k.c3Slope * (qj * (mix * x + miy * y + miz * z) - qi * (mjx * x + mjy * y + mjz * z));
+            gx += k.c3 * (qj * mix - qi * mjx);
+            gy += k.c3 * (qj * miy - qi * mjy);
+            gz += k.c3 * (qj * miz - qi * mjz);
+            for (int c = 0; c < numCouplings; c++) {
+                GLOBAL const real* A = couplingA + 3 * numAtoms * c;
+                GLOBAL const real* B = couplingB + 3 * numAtoms * c;
+                const real aix = A[3 * a], aiy = A[3 * a + 1], aiz = A[3 * a + 2];
+                const real ajx = A[3 * b], ajy = A[3 * b + 1], ajz = A[3 * b + 2];
+                const real bix = B[3 * a], biy = B[3 * a + 1], biz = B[3 * a + 2];
+                const real bjx = B[3 * b], bjy = B[3 * b + 1], bjz = B[3 * b + 2];
+                const real aiv = aix * x + aiy * y + aiz * z, ajv = ajx * x + ajy * y + ajz * z;
+                const real biv = bix * x + biy * y + biz * z, bjv = bjx * x + bjy * y + bjz * z;
+                radial += k.d3Slope * (aix * bjx + aiy * bjy + aiz * bjz + bix * ajx + biy * ajy + biz * ajz) / 2 -
+                          3 * k.d5Slope * (aiv * bjv + biv * ajv) / 2;
+                const real d5 = 3 * k.d5 / 2;
+                gx -= d5 * (aix * bjv + bjx * aiv + bix * ajv + ajx * biv);
+                gy -= d5 * (aiy * bjv + bjy * aiv + biy * ajv + ajy * biv);
+                gz -= d5 * (aiz * bjv + bjz * aiv + biz * ajv + ajz * biv);
+            }
             if (includeChargeCharge) {
                 radial += qi * qj * k.a0Slope;
                 pairEnergy += qi * qj * k.a0 / 2;
             }
-            gx += k.c3 * (qj * mix - qi * mjx) - 3 * k.d5 * (mix * mjv + mjx * miv) + x * radial;
-            gy += k.c3 * (qj * miy - qi * mjy) - 3 * k.d5 * (miy * mjv + mjy * miv) + y * radial;
-            gz += k.c3 * (qj * miz - qi * mjz) - 3 * k.d5 * (miz * mjv + mjz * miv) + z * radial;
+            gx += x * radial;
+            gy += y * radial;
+            gz += z * radial;
         }
         if (includeForces) {
             forceBuffer[i] += (mm_long) (gx * ONE_4PI_EPS0 * 0x100000000);
             forceBuffer[i + paddedNumAtoms] += (mm_long) (gy * ONE_4PI_EPS0 * 0x100000000);
             forceBuffer[i + 2 * paddedNumAtoms] += (mm_long) (gz * ONE_4PI_EPS0 * 0x100000000);
         }
-        mixed own = -(mix * field[3 * a] + miy * field[3 * a + 1] + miz * field[3 * a + 2]);
-        if (rootAlpha[a] > 0) own += (nu[3 * a] * image[3 * a] + nu[3 * a + 1] * image[3 * a + 1] + nu[3 * a + 2] * image[3 * a + 2]) / 2;
+        const mixed muE = mix * field[3 * a] + miy * field[3 * a + 1] + miz * field[3 * a + 2];
+        mixed own = variational ? -muE : -muE / 2;
+        if (variational && rootAlpha[a] > 0)
+            own += (nu[3 * a] * image[3 * a] + nu[3 * a + 1] * image[3 * a + 1] + nu[3 * a + 2] * image[3 * a + 2]) / 2;
         energy[a] = pairEnergy + own;
+    }
+}
+
+// Extrapolated polarization: from the perturbation orders nu_j = p_j / sqrt(alpha) (``orders``, one
+// after the other), p_j = sqrt(alpha) nu_j into ``p``, mu = sum_j b_j p_j and the couplings
+// q_m = sum_(k <= order - m - 1) b_(m+k+1) p_k into ``q``; ``b``: the partial sums of the coefficients.
+KERNEL void extrapolateDipoles(GLOBAL const real* RESTRICT orders, GLOBAL const real* RESTRICT rootAlpha,
+                               GLOBAL const real* RESTRICT b, GLOBAL real* RESTRICT p, GLOBAL real* RESTRICT mu,
+                               GLOBAL real* RESTRICT q, int numAtoms, int order) {
+    const int n = 3 * numAtoms;
+    for (int c = GLOBAL_ID; c < n; c += GLOBAL_SIZE) {
+        const real root = rootAlpha[c / 3];
+        real sum = 0;
+        for (int j = 0; j <= order; j++) {
+            p[j * n + c] = root * orders[j * n + c];
+            sum += b[j] * p[j * n + c];
+        }
+        mu[c] = sum;
+        for (int m = 0; m < order; m++) {
+            real coupled = 0;
+            for (int k = 0; m + k + 1 <= order; k++) coupled += b[m + k + 1] * p[k * n + c];
+            q[m * n + c] = coupled;
+        }
     }
 }
 
