@@ -431,3 +431,11 @@ def test_compute_neighbour_list_equals_all_pairs(small_box, platform, monkeypatc
     for (e_all, f_all), (e_list, f_list) in zip(*results):
         assert e_list == pytest.approx(e_all, rel=1e-12)
         assert np.abs(f_list - f_all).max() <= 1e-10 * np.abs(f_all).max()
+
+
+@pytest.mark.parametrize("platform", COMPUTE)
+def test_non_finite_positions_are_reported(platform):
+    """An exploded simulation (a NaN coordinate) stops with the reason, not with NaN dipoles."""
+    force = polarization_force([0.5, -0.5], [1e-3, 1e-3], [1e-3, 1e-3])
+    with pytest.raises(Exception, match="residual is not finite"):
+        _plugin_energy_and_forces(force, np.array([[0.0, 0, 0], [np.nan, 0, 0]]), platform=platform)

@@ -470,8 +470,8 @@ void CommonCalcPolarizationForceKernel::solve() {
     residual.copyTo(direction);
     std::vector<double> state = reduce(residual, residual);
     double rho = state[0], worst = state[1];
-    for (int iteration = 0; worst >= tolerance; iteration++) {
-        if (iteration >= maxIterations) failToConverge(worst, false);
+    for (int iteration = 0; !(worst < tolerance); iteration++) {
+        if (iteration >= maxIterations || !std::isfinite(worst)) failToConverge(worst, false);
         apply(direction, image);
         const double curvature = reduce(direction, image)[0];
         if (!(curvature > 0)) failToConverge(worst, true);
@@ -547,10 +547,11 @@ void CommonCalcPolarizationForceKernel::failToConverge(double worst, bool catast
         residuals[a] = {root[a] * std::sqrt(r[3 * a] * r[3 * a] + r[3 * a + 1] * r[3 * a + 1] + r[3 * a + 2] * r[3 * a + 2]), a};
     std::sort(residuals.rbegin(), residuals.rend());
     std::ostringstream message;
-    message << "PolarizationForce: the induced dipoles did not converge ("
-            << (catastrophe ? "the dipole equations are not positive definite: a polarization catastrophe"
-                            : "largest residual " + std::to_string(worst) + " e*nm after " +
-                                  std::to_string(maxIterations) + " iterations")
+    const std::string why = catastrophe ? "the dipole equations are not positive definite: a polarization catastrophe"
+                            : !std::isfinite(worst) ? "the residual is not finite: positions or parameters with NaN or inf"
+                                                    : "largest residual " + std::to_string(worst) + " e*nm after " +
+                                                          std::to_string(maxIterations) + " iterations";
+    message << "PolarizationForce: the induced dipoles did not converge (" << why
             << "); worst atoms:";
     for (int a = 0; a < std::min(numAtoms, 5); a++)
         message << " " << residuals[a].second << " (" << residuals[a].first << " e*nm)";

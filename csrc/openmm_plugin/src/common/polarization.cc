@@ -226,7 +226,7 @@ KERNEL void reduceVectors(GLOBAL const real* RESTRICT x, GLOBAL const real* REST
         const mixed x0 = x[3 * a], x1 = x[3 * a + 1], x2 = x[3 * a + 2];
         sum += x0 * y[3 * a] + x1 * y[3 * a + 1] + x2 * y[3 * a + 2];
         const mixed size = rootAlpha[a] * sqrt(x0 * x0 + x1 * x1 + x2 * x2);
-        worst = size > worst ? size : worst;
+        worst = (size > worst || isnan(size)) ? size : worst;  // a NaN wins: the solver must see it
     }
     sums[LOCAL_ID] = sum;
     largest[LOCAL_ID] = worst;
@@ -234,7 +234,8 @@ KERNEL void reduceVectors(GLOBAL const real* RESTRICT x, GLOBAL const real* REST
     for (int step = LOCAL_SIZE / 2; step > 0; step /= 2) {
         if (LOCAL_ID < step) {
             sums[LOCAL_ID] += sums[LOCAL_ID + step];
-            largest[LOCAL_ID] = largest[LOCAL_ID + step] > largest[LOCAL_ID] ? largest[LOCAL_ID + step] : largest[LOCAL_ID];
+            const mixed other = largest[LOCAL_ID + step];
+            if (other > largest[LOCAL_ID] || isnan(other)) largest[LOCAL_ID] = other;
         }
         SYNC_THREADS;
     }
