@@ -22,11 +22,13 @@ into a dict of labels in internal units. Labels (name: shape, unit):
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Collection
 from typing import Protocol
 
 import numpy as np
 
+from elyte.errors import InputError
 from elyte.labels.structure import QMStructure
 
 # request name -> the labels it produces
@@ -49,6 +51,15 @@ DERIVED = frozenset({"interaction_energy", "hessian"})
 
 class BackendError(RuntimeError):
     """A calculation that failed (no SCF convergence, unsupported request, bad input)."""
+
+
+def require(modules: Collection[str], backend: str) -> None:
+    """Stop before any structure is labelled when a module ``backend`` needs is not installed (a run
+    would otherwise record every structure as failed, and reruns skip failed structures)."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise InputError(f"the {backend} backend needs {', '.join(missing)}, which this Python lacks: install the "
+                         "QM extra, `ELYTE_EXTRAS=qm bash scripts/setup.sh` (or `pip install -e '.[qm]'`)")
 
 
 class Backend(Protocol):

@@ -16,7 +16,7 @@ from collections.abc import Collection
 import numpy as np
 
 from elyte.labels import esp
-from elyte.labels.engines.base import BackendError, check_requests
+from elyte.labels.engines.base import BackendError, check_requests, require
 from elyte.labels.engines.d4 import d4_dispersion, d4_properties
 from elyte.labels.finite_field import polarizability
 from elyte.labels.hirshfeld import hirshfeld
@@ -64,6 +64,7 @@ class PySCFBackend:
             self.dispersion = None
         else:  # "d4": the D4(BJ) parameters fitted for this functional; another name picks those instead
             self.dispersion = self.xc if dispersion == "d4" else str(dispersion).lower()
+        require(["pyscf", "dftd4"] if self.dispersion else ["pyscf"], "pyscf")
         self.density_fit, self.auxbasis = density_fit, auxbasis
         self.grid_level, self.conv_tol, self.max_cycle = grid_level, conv_tol, max_cycle
         self.gpu = gpu_available() if gpu == "auto" else bool(gpu)

@@ -11,7 +11,7 @@ from collections.abc import Collection
 
 import numpy as np
 
-from elyte.labels.engines.base import BackendError, check_requests
+from elyte.labels.engines.base import BackendError, check_requests, require
 from elyte.labels.engines.d4 import d4_properties
 from elyte.labels.finite_field import polarizability
 from elyte.labels.structure import QMStructure
@@ -40,6 +40,7 @@ class XTBBackend:
                  electronic_temperature: float = 300.0, field_step: float = 1e-3):
         if method not in ("GFN2-xTB", "GFN1-xTB", "IPEA1-xTB"):
             raise ValueError(f"unknown xTB method {method!r}; choose GFN2-xTB, GFN1-xTB or IPEA1-xTB")
+        require(["tblite"], "xtb")
         self.method = method.lower()
         self._name = method
         self._settings = {"accuracy": accuracy, "max-iter": max_iter,

@@ -129,3 +129,18 @@ def _repo():
     from pathlib import Path
 
     return Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize("spec, module", [({"name": "xtb"}, "tblite"), ({"name": "pyscf"}, "pyscf"),
+                                          ({"name": "pyscf"}, "dftd4")])
+def test_a_missing_backend_module_stops_the_run_before_any_structure(tmp_path, monkeypatch, spec, module):
+    """Not one failed record per structure (which reruns would skip): the run stops with the fix."""
+    import importlib.util
+
+    from elyte.errors import InputError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == module else real(name, *a))
+    with pytest.raises(InputError, match=rf"needs {module}.*ELYTE_EXTRAS=qm"):
+        run(molecules()[:1], spec, ["energy"], tmp_path / "l.h5")
+    assert not (tmp_path / "l.h5").exists()
