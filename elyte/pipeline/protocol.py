@@ -2,7 +2,10 @@
 
 minimize -> heat (NVT ramp) -> NPT equilibration -> NPT production (density, enthalpy) -> NVT at the
 mean production volume (transport: MSD, conductivity) -> optional cosine NEMD (viscosity); plus
-gas-phase NVT of single molecules for the heat of vaporization. A stage with 0 steps is left out.
+gas-phase NVT of single molecules for the heat of vaporization. An MD stage's length is ``ps`` of
+simulated time (or ``steps`` of ``timestep``; not both), so that changing the time step or turning on
+multiple time stepping keeps every stage's duration; ``ps`` is rounded to whole ``report_every``
+intervals. A stage of 0 steps or ps is left out; ``minimize`` takes ``steps`` (iterations).
 Config (``configs/protocol/*.yaml``) units: fs, K, bar, 1/ps, nm/ps^2. ``inner_steps`` > 1 turns on
 multiple time stepping: ``timestep`` is then the outer step of the nonbonded (and polarization) forces
 and the bonded forces are evaluated ``inner_steps`` times per step (:func:`elyte.md.integrators.mts_langevin`;
@@ -48,8 +51,23 @@ class Protocol:
                    segment_steps=int(cfg.get("segment_steps", 10000)),
                    gas=dict(cfg["gas"]) if cfg.get("gas") else None)
 
+    def steps(self, where: str, settings: Mapping, ps_key: str = "ps", steps_key: str = "steps") -> int:
+        """The steps of ``settings`` (a stage's, or the gas phase's): ``steps_key`` as given, or
+        ``ps_key`` picoseconds in steps of ``timestep`` rounded to whole report intervals."""
+        if ps_key in settings and steps_key in settings:
+            raise InputError(f"protocol {self.name}, {where}: give {ps_key} or {steps_key}, not both")
+        if ps_key not in settings:
+            return int(settings.get(steps_key) or 0)
+        ps, report_every = float(settings[ps_key]), int(settings.get("report_every", 100))
+        if ps <= 0:
+            return 0
+        return max(1, round(ps * 1000.0 / self.timestep / report_every)) * report_every
+
     def _stage(self, name: str, kind: str, settings: Mapping, temperature: float, pressure: float) -> Stage:
         settings = dict(settings)
+        if kind != "minimize":
+            settings["steps"] = self.steps(name, settings)
+            settings.pop("ps", None)
         report_every = int(settings.pop("report_every", 100))
         segment = max(report_every, self.segment_steps // report_every * report_every)
         return Stage(name=name, kind=kind, temperature=temperature, pressure=pressure, timestep=self.timestep,
@@ -64,7 +82,7 @@ class Protocol:
         stages = []
         for name in LIQUID_STAGES:
             settings = dict(self.stages.get(name) or {})
-            if not settings.get("steps"):
+            if not (settings.get("steps") if name == "minimize" else self.steps(name, settings)):
                 continue
             if name == "heat":
                 settings.setdefault("temperature_start", min(50.0, temperature))
@@ -73,12 +91,15 @@ class Protocol:
 
     def gas_stages(self, temperature: float) -> list[Stage]:
         """Single molecule in vacuum: equilibration then production NVT (no barostat, no box)."""
-        if not self.gas or not self.gas.get("steps"):
+        if not self.gas or not self.steps("gas", self.gas):
             return []
         g = dict(self.gas)
-        equilibration = int(g.pop("equilibration_steps", 0))
+        equilibration = self.steps("gas", g, "equilibration_ps", "equilibration_steps")
+        for key in ("equilibration_ps", "equilibration_steps"):
+            g.pop(key, None)
         stages = [self._stage("gas_minimize", "minimize", {"steps": 200}, temperature, 1.0)]
         if equilibration:
-            stages.append(self._stage("gas_equilibration", "nvt", {**g, "steps": equilibration}, temperature, 1.0))
+            settings = {key: value for key, value in g.items() if key not in ("ps", "steps")}
+            stages.append(self._stage("gas_equilibration", "nvt", {**settings, "steps": equilibration}, temperature, 1.0))
         stages.append(self._stage("gas_production", "nvt", g, temperature, 1.0))
         return stages

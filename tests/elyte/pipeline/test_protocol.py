@@ -57,3 +57,22 @@ def test_rescaling_to_a_volume_moves_molecules_rigidly():
         before, after = positions[12 * k:12 * k + 12], scaled.positions[12 * k:12 * k + 12]
         np.testing.assert_allclose(after - after.mean(0), before - before.mean(0), atol=1e-12)
     np.testing.assert_array_equal(scaled.velocities, start.velocities)
+
+
+def test_stage_lengths_in_ps_keep_their_duration_when_the_time_step_changes():
+    """The same ps at 1 fs and with multiple time stepping at 2 fs: the same simulated time, in whole
+    report intervals; ps and steps together are refused; the gas phase takes ps too."""
+    cfg = {"name": "t", "stages": {"minimize": {"steps": 10}, "heat": {"ps": 0},
+                                   "npt_production": {"ps": 8, "report_every": 10},
+                                   "nvt_transport": {"ps": 0.123, "report_every": 50}},
+           "gas": {"ps": 20, "equilibration_ps": 1, "report_every": 20}}
+    one_fs = Protocol.from_config({**cfg, "timestep": 1.0})
+    mts = Protocol.from_config({**cfg, "timestep": 2.0, "inner_steps": 2})
+    for protocol, steps in ((one_fs, [8000, 100]), (mts, [4000, 50])):  # 0.123 ps: 2.46 and 1.23 reports
+        stages = protocol.liquid(300.0, 1.0)
+        assert [s.name for s in stages] == ["minimize", "npt_production", "nvt_transport"]
+        assert stages[0].steps == 10 and [s.steps for s in stages[1:]] == steps
+        gas = protocol.gas_stages(300.0)
+        assert [s.steps * s.timestep for s in gas[1:]] == [1000.0, 20000.0]
+    with pytest.raises(ValueError, match="npt_production: give ps or steps, not both"):
+        Protocol.from_config({**cfg, "stages": {"npt_production": {"ps": 8, "steps": 100}}}).liquid(300.0, 1.0)
