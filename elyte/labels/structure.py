@@ -42,7 +42,8 @@ class QMStructure:
             raise ValueError("positions contain NaN or infinite values")
         if self.multiplicity < 1:
             raise ValueError(f"multiplicity must be >= 1, got {self.multiplicity}")
-        electrons = int(self.numbers.sum()) - int(self.charge)
+        real = self.numbers if self.ghosts is None else self.numbers[~np.asarray(self.ghosts, bool)]
+        electrons = int(real.sum()) - int(self.charge)  # ghost atoms (basis functions only) have none
         if (electrons + self.multiplicity - 1) % 2:
             raise ValueError(
                 f"{electrons} electrons cannot have multiplicity {self.multiplicity}: check the total charge "

@@ -109,3 +109,21 @@ def test_gpu_path_matches_cpu(water):
     assert float(gpu["energy"]) == pytest.approx(float(cpu["energy"]), abs=1e-3)
     for name in ("forces", "dipole", "charges_esp"):
         np.testing.assert_allclose(gpu[name], cpu[name], atol=2e-3)
+
+
+def test_counterpoise_of_an_ion_solvent_dimer(water):
+    """Li+ next to water: the water fragment in the dimer's basis carries a ghost Li (odd Z, no
+    electrons), the Li+ fragment ghost waters; counterpoise weakens the binding, which stays strong."""
+    li = QMStructure([3], [[0.0, 0.0, 0.0]], charge=1)
+    relative = water.positions - water.positions[water.numbers == 8][0]
+    bisector = relative[water.numbers == 1].mean(axis=0)
+    rotation = np.linalg.qr(np.column_stack([bisector, np.random.default_rng(0).normal(size=(3, 2))]))[0]
+    relative = relative @ rotation * np.sign(bisector @ rotation[:, 0])  # the hydrogens along +x, away from Li+
+    shifted = relative + np.array([1.95, 0.0, 0.0])  # O 1.95 A from Li+
+    dimer = QMStructure(np.concatenate([[3], water.numbers]), np.concatenate([li.positions, shifted]), charge=1,
+                        fragments=[0, 1, 1, 1], fragment_charges=[1, 0])
+    assert dimer.fragment(1, ghosts=True).ghosts.tolist() == [True, False, False, False]
+    backend = make_backend({**HF, "dispersion": None})
+    plain = float(label_structure(backend, dimer, ["energy", "interaction_energy"])["interaction_energy"])
+    cp = float(label_structure(backend, dimer, ["energy", "interaction_energy"], counterpoise=True)["interaction_energy"])
+    assert plain < cp < -10.0  # kcal/mol
