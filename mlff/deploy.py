@@ -20,6 +20,7 @@ The string metadata (written by :func:`export`) lets the plugin check the packag
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import os
@@ -83,15 +84,19 @@ def _spacing(model: ForceField) -> float:
     return max(1.0, 0.5 * model.config.cutoff)
 
 
-def export(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.ndarray | None, path: str | Path
-           ) -> Path:
+def export(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.ndarray | None, path: str | Path,
+           device: str = "cpu") -> Path:
     """Compile ``model`` (in its dtype) for the atoms ``numbers`` with ``total_charge`` (e), periodic in
-    ``box`` ([3, 3] nm, rows) or a cluster (None), into the package ``path`` (``.pt2``). Takes about
-    half a minute on two CPU cores."""
-    model = model.eval()
+    ``box`` ([3, 3] nm, rows) or a cluster (None), into the package ``path`` (``.pt2``), for the CPU
+    (the plugin's Reference and CPU kernels; about half a minute on two cores) or ``device="cuda"``
+    (its CUDA-platform kernel; compiled on the GPU)."""
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    model = copy.deepcopy(model).to(device).eval() if device != "cpu" else model.eval()
     periodic = box is not None
-    module = EnergyAndForces(model, numbers, total_charge, periodic)
-    example = _example_inputs(module, box)
+    module = EnergyAndForces(model, numbers, total_charge, periodic).to(device)
+    module.template = module.template.to(device)
+    example = tuple(t.to(device) for t in _example_inputs(module, box))
     # one symbol per input size (no "duck" sharing), so equal example edge counts are not tied together
     with fx_config.patch(use_duck_shape=False):
         traced = make_fx(module, tracing_mode="symbolic", _allow_non_fake_inputs=True)(*example)
@@ -134,19 +139,21 @@ def cache_dir() -> Path:
     return Path(root) / "mlff"
 
 
-def cached_package(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.ndarray | None) -> Path:
-    """The package for this model and system, compiled once and then reused from :func:`cache_dir`."""
+def cached_package(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.ndarray | None,
+                   device: str = "cpu") -> Path:
+    """The package for this model, system and device, compiled once and then reused from :func:`cache_dir`."""
     key = hashlib.sha256()
     for name, value in sorted(model.state_dict().items()):
         key.update(name.encode())
         key.update(value.detach().cpu().contiguous().numpy().tobytes())
     for part in (repr(model.config.to_dict()).encode(), repr(model.reference_energies).encode(),
                  np.asarray(numbers, dtype=np.int64).tobytes(), repr(float(total_charge)).encode(),
-                 repr(box is None).encode(), repr((elyte.__version__, torch.__version__, FORMAT_VERSION)).encode()):
+                 repr(box is None).encode(), repr((elyte.__version__, torch.__version__, FORMAT_VERSION)).encode(),
+                 *((device.encode(),) if device != "cpu" else ())):
         key.update(part)
     path = cache_dir() / f"{key.hexdigest()[:24]}.pt2"
     if not path.is_file():
         partial = path.with_suffix(f".{os.getpid()}.partial.pt2")
-        export(model, numbers, total_charge, box, partial)
+        export(model, numbers, total_charge, box, partial, device)
         partial.replace(path)
     return path

@@ -32,12 +32,13 @@ BACKENDS = ("auto", "native", "python")
 
 
 def mlff_force(model: ForceField, numbers: np.ndarray, total_charge: float, box: np.ndarray | None,
-               particles: Sequence[int] | None = None) -> openmm.Force:
+               particles: Sequence[int] | None = None, device: str = "cpu") -> openmm.Force:
     """The plugin's ``MLFFForce`` for atoms ``numbers`` with ``total_charge`` (e), periodic in ``box``
     ([3, 3] nm, rows; None for a cluster). ``particles``: their System indices (default 0 .. n-1).
-    The model is compiled in its dtype (first call per system ~30 s, then cached; :mod:`mlff.deploy`)."""
+    The model is compiled in its dtype (first call per system ~30 s, then cached; :mod:`mlff.deploy`)
+    for ``device``: 'cpu' (OpenMM's Reference and CPU platforms) or 'cuda' (its CUDA platform)."""
     _check_elements(model, numbers)
-    force = load_mlff().MLFFForce(str(cached_package(model.eval(), numbers, total_charge, box)))
+    force = load_mlff().MLFFForce(str(cached_package(model.eval(), numbers, total_charge, box, device)))
     if particles is not None:
         force.setParticles([int(p) for p in particles])
     force.setName("mlff")
@@ -78,11 +79,19 @@ class MLFFForceField:
 
     name = "mlff"
 
-    def __init__(self, model: str | Path | ForceField, dtype: str = "float64", backend: str = "auto"):
+    def __init__(self, model: str | Path | ForceField, dtype: str = "float64", backend: str = "auto",
+                 device: str = "cpu"):
         """``backend``: 'native' (the plugin's MLFFForce), 'python' (openmm.PythonForce) or 'auto'
-        (native when the mlff plugin is built)."""
+        (native when the mlff plugin is built). ``device``: where the native force runs, 'cpu' (OpenMM's
+        CPU and Reference platforms) or 'cuda' (its CUDA platform; needs a CUDA torch and openmm-cuda)."""
         if backend not in BACKENDS:
             raise InputError(f"mlff backend must be one of {BACKENDS}, got {backend!r}")
+        if device not in ("cpu", "cuda"):
+            raise InputError(f"mlff device must be 'cpu' or 'cuda', got {device!r}")
+        if device == "cuda" and not torch.cuda.is_available():
+            raise InputError("mlff device=cuda needs a CUDA build of torch and a GPU (torch.cuda.is_available() is "
+                             "False): install one (README, GPU) or use device=cpu")
+        self.device = device
         self.model = model if isinstance(model, ForceField) else load_model(model)
         self.dtype = getattr(torch, dtype)
         self.native = backend == "native" or (backend == "auto" and available(mlff=True))
@@ -102,7 +111,7 @@ class MLFFForceField:
         total_charge = float(sum(m.charge for m in molecules))
         if self.native:
             box = None if cell is None else np.asarray(cell) * units.ANGSTROM_TO_NM
-            system.addForce(mlff_force(self.model.to(dtype=self.dtype), numbers, total_charge, box))
+            system.addForce(mlff_force(self.model.to(dtype=self.dtype), numbers, total_charge, box, device=self.device))
         else:
             _check_elements(self.model, numbers)
             system.addForce(python_force(self.model, numbers, total_charge, cell is not None, self.dtype))

@@ -26,8 +26,9 @@ LIBRARY_NAME = "libelyte_openmm.so"
 MODULE_NAME = "elyte_polarization"
 MLFF_LIBRARY_NAME = "libelyte_openmm_mlff.so"
 MLFF_MODULE_NAME = "elyte_mlff"
-# the polarization force's kernels for OpenMM's compute platforms, one library per platform
+# the plugin forces' kernels for OpenMM's GPU platforms, one library per platform (and force)
 COMPUTE_LIBRARIES = {"OpenCL": "libelyte_openmm_opencl.so", "CUDA": "libelyte_openmm_cuda.so"}
+MLFF_COMPUTE_LIBRARIES = {"CUDA": "libelyte_openmm_mlff_cuda.so"}
 log = logging.getLogger(__name__)
 
 
@@ -73,16 +74,16 @@ def _register(library_name: str, module_name: str) -> ModuleType:
     return _import(module_name, wrapper)
 
 
-def _register_compute_kernels(folder: Path) -> None:
-    """Load the polarization kernels of each compute platform that OpenMM has and that were built
-    (a library that fails to load only costs that platform its kernels)."""
+def _register_compute_kernels(folder: Path, libraries: dict[str, str]) -> None:
+    """Load the kernels of each GPU platform that OpenMM has and that were built (``libraries``:
+    platform name -> library name; a library that fails to load only costs that platform its kernels)."""
     installed = {openmm.Platform.getPlatform(i).getName() for i in range(openmm.Platform.getNumPlatforms())}
-    for platform, name in COMPUTE_LIBRARIES.items():
+    for platform, name in libraries.items():
         if platform in installed and (folder / name).is_file():
             try:
                 openmm.Platform.loadPluginLibrary(str(folder / name))
             except openmm.OpenMMException as err:
-                log.warning("the %s kernels of the polarization force did not load (%s)", platform, err)
+                log.warning("the %s kernels in %s did not load (%s)", platform, name, err)
 
 
 @functools.cache
@@ -90,7 +91,7 @@ def load() -> ModuleType:
     """Register the polarization plugin with OpenMM once and return its SWIG module (``PolarizationForce``).
     Raises PluginMissing."""
     module = _register(LIBRARY_NAME, MODULE_NAME)
-    _register_compute_kernels(_find(LIBRARY_NAME, MODULE_NAME)[0].parent)
+    _register_compute_kernels(_find(LIBRARY_NAME, MODULE_NAME)[0].parent, COMPUTE_LIBRARIES)
     return module
 
 
@@ -104,7 +105,9 @@ def load_mlff() -> ModuleType:
         native.load()  # by its own path first, so the plugin's link to the op library reuses it
     except native.NativeLibraryMissing as err:
         raise PluginMissing(str(err)) from err
-    return _register(MLFF_LIBRARY_NAME, MLFF_MODULE_NAME)
+    module = _register(MLFF_LIBRARY_NAME, MLFF_MODULE_NAME)
+    _register_compute_kernels(_find(MLFF_LIBRARY_NAME, MLFF_MODULE_NAME)[0].parent, MLFF_COMPUTE_LIBRARIES)
+    return module
 
 
 def available(mlff: bool = False) -> bool:

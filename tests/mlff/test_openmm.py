@@ -214,3 +214,34 @@ def test_openmmml_potential_whole_and_mixed(tmp_path):
     energy = context.getState(getEnergy=True, groups={31}).getPotentialEnergy()._value
     alone = model(batch_of([Structure(numbers=numbers[:3], positions=positions[:3])], model), create_graph=False)
     assert energy == pytest.approx(float(alone["energy"]) * units.KCAL_TO_KJ, rel=1e-10)
+
+
+def test_a_package_for_another_device_is_refused(tmp_path):
+    """A package compiled for CUDA on the CPU platform (and the device option without a GPU)."""
+    from elyte.openmm_plugin import load_mlff
+
+    plugin = load_mlff()
+    system = MLFFForceField(_model(), backend="native").system(MOLECULES, TRICLINIC)
+    path = plugin.MLFFForce.cast(system.getForce(0)).getPackagePath()
+    system.removeForce(0)
+    system.addForce(plugin.MLFFForce(str(_with_metadata(path, tmp_path / "gpu.pt2", AOTI_DEVICE_KEY="cuda"))))
+    with pytest.raises(Exception, match="compiled for cuda; the Reference and CPU platforms need one compiled for cpu"):
+        _state(system, _positions(MOLECULES), TRICLINIC, "CPU")
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="device=cuda needs a CUDA build of torch"):
+            MLFFForceField(_model(), backend="native", device="cuda")
+
+
+@pytest.mark.gpu
+def test_cuda_platform_runs_the_package_compiled_for_the_gpu():
+    """The CUDA platform's kernel (positions and forces on the GPU) against the CPU platform's, periodic."""
+    if "CUDA" not in [openmm.Platform.getPlatform(i).getName() for i in range(openmm.Platform.getNumPlatforms())]:
+        pytest.skip("OpenMM has no CUDA platform here (install openmm-cuda-12/13)")
+    model = _model()
+    positions = _positions(MOLECULES)
+    cpu = _state(MLFFForceField(model, backend="native").system(MOLECULES, TRICLINIC), positions, TRICLINIC, "CPU")
+    gpu_system = MLFFForceField(model, backend="native", device="cuda").system(MOLECULES, TRICLINIC)
+    gpu = _state(gpu_system, positions, TRICLINIC, "CUDA")
+    assert gpu.getPotentialEnergy()._value == pytest.approx(cpu.getPotentialEnergy()._value, rel=1e-5)
+    f_cpu, f_gpu = cpu.getForces(asNumpy=True)._value, gpu.getForces(asNumpy=True)._value
+    assert np.abs(f_gpu - f_cpu).max() <= 1e-4 * np.abs(f_cpu).max()  # the CUDA platform's single-precision positions

@@ -70,29 +70,81 @@ std::string text(double value) {
 
 }  // namespace
 
+PackageSettings packageSettings(const MLFFForce& force, const std::string& device, const std::string& platforms) {
+    const std::string type = force.getMetadata("dtype");
+    if (type != "float64" && type != "float32")
+        throw OpenMMException("MLFFForce: unsupported package dtype " + type);
+    if (force.getMetadata("AOTI_DEVICE_KEY") != device)
+        throw OpenMMException("MLFFForce: the package is compiled for " + force.getMetadata("AOTI_DEVICE_KEY") + "; the " +
+                              platforms + " need one compiled for " + device + " (mlff.deploy.export(device=\"" +
+                              device + "\"))");
+    PackageSettings s;
+    s.dtype = type == "float64" ? at::kDouble : at::kFloat;
+    s.periodic = force.usesPeriodicBoundaryConditions();
+    s.kmax = force.getKmax();
+    s.cutoff = force.getCutoff();
+    s.longCutoff = force.getLongCutoff();
+    return s;
+}
+
+std::vector<at::Tensor> packageInputs(const at::Tensor& x, const at::Tensor& box, const PackageSettings& s) {
+    if (!x.isfinite().all().item<bool>())
+        throw OpenMMException("MLFFForce: a position is NaN or infinite; the simulation has blown up (reduce the "
+                              "time step or minimize the energy first)");
+    if (s.periodic) {
+        auto b = box.accessor<double, 2>();
+        const double width = std::min(b[0][0], std::min(b[1][1], b[2][2]));
+        if (width < 2.0 * s.longCutoff)
+            throw OpenMMException("MLFFForce: the box has shrunk to " + text(width) +
+                                  " nm, less than twice the model's cutoff (" + text(s.longCutoff) + " nm)");
+    }
+    const at::Tensor deviceBox = box.to(x.device());
+    at::Tensor pairs, shifts;
+    try {
+        std::tie(pairs, shifts) = neighborPairs(x, deviceBox, s.periodic, s.longCutoff);
+    } catch (const std::exception& error) {
+        throw OpenMMException(std::string("MLFFForce: neighbour list: ") + error.what());
+    }
+    // both directions of each pair, then those within the message-passing cutoff
+    at::Tensor longEdges = at::cat({pairs, pairs.flip(0)}, 1);
+    at::Tensor longShifts = at::cat({shifts, -shifts}, 0);
+    at::Tensor vectors = x.index_select(0, longEdges[1]) - x.index_select(0, longEdges[0]);
+    if (s.periodic) vectors = vectors + at::matmul(longShifts.to(at::kDouble), deviceBox);
+    at::Tensor shortMask = vectors.norm(2, 1) < s.cutoff;
+    at::Tensor edges = longEdges.index({at::indexing::Slice(), shortMask});
+    at::Tensor edgeShifts = longShifts.index({shortMask});
+    if (edges.size(1) < 2)
+        throw OpenMMException("MLFFForce: fewer than two atom pairs within the cutoff; the package needs at least one");
+    at::Tensor integers = s.periodic ? reciprocalIntegers(box, s.kmax) : at::zeros({1, 3}, at::kLong);
+    return {x.to(s.dtype), deviceBox.to(s.dtype), edges, edgeShifts, longEdges, longShifts, integers.to(x.device())};
+}
+
+std::vector<at::Tensor> runPackage(torch::inductor::AOTIModelPackageLoader& package, const std::vector<at::Tensor>& inputs) {
+    at::NoGradGuard noGrad;
+    return package.run(inputs);
+}
+
+double packageEnergy(const at::Tensor& energy) {
+    const double value = energy.item<double>();
+    if (!std::isfinite(value))
+        throw OpenMMException("MLFFForce: the model's energy is not finite; the simulation has blown up (reduce the "
+                              "time step or minimize the energy first)");
+    return value;
+}
+
 CpuCalcMLFFForceKernel::CpuCalcMLFFForceKernel(std::string name, const OpenMM::Platform& platform)
     : CalcMLFFForceKernel(name, platform) {}
 
 CpuCalcMLFFForceKernel::~CpuCalcMLFFForceKernel() = default;
 
 void CpuCalcMLFFForceKernel::initialize(const OpenMM::System&, const MLFFForce& force) {
-    const std::string type = force.getMetadata("dtype");
-    if (type != "float64" && type != "float32")
-        throw OpenMMException("MLFFForce: unsupported package dtype " + type);
-    dtype = type == "float64" ? at::kDouble : at::kFloat;
-    if (force.getMetadata("AOTI_DEVICE_KEY") != "cpu")
-        throw OpenMMException("MLFFForce: the package is compiled for " + force.getMetadata("AOTI_DEVICE_KEY") +
-                              "; the Reference and CPU platforms need one compiled for the CPU");
+    settings = packageSettings(force, "cpu", "Reference and CPU platforms");
     try {
         package = std::make_unique<torch::inductor::AOTIModelPackageLoader>(force.getPackagePath(), "model");
     } catch (const std::exception& error) {
         throw OpenMMException("MLFFForce: cannot load " + force.getPackagePath() + ": " + error.what());
     }
     particles = force.getParticles();
-    periodic = force.usesPeriodicBoundaryConditions();
-    kmax = force.getKmax();
-    cutoff = force.getCutoff();
-    longCutoff = force.getLongCutoff();
 }
 
 double CpuCalcMLFFForceKernel::execute(OpenMM::ContextImpl& context, bool includeForces, bool) {
@@ -104,48 +156,14 @@ double CpuCalcMLFFForceKernel::execute(OpenMM::ContextImpl& context, bool includ
     auto xs = x.accessor<double, 2>();
     for (int k = 0; k < n; k++)
         for (int d = 0; d < 3; d++) xs[k][d] = positions[particles[k]][d];
-    if (!x.isfinite().all().item<bool>())
-        throw OpenMMException("MLFFForce: a position is NaN or infinite; the simulation has blown up (reduce the "
-                              "time step or minimize the energy first)");
     at::Tensor box = at::eye(3, options);
-    if (periodic) {
-        const Vec3* vectors = data.periodicBoxVectors;
+    if (settings.periodic) {
         auto bs = box.accessor<double, 2>();
-        for (int i = 0; i < 3; i++) {
-            for (int d = 0; d < 3; d++) bs[i][d] = vectors[i][d];
-        }
-        const double width = std::min(vectors[0][0], std::min(vectors[1][1], vectors[2][2]));
-        if (width < 2.0 * longCutoff)
-            throw OpenMMException("MLFFForce: the box has shrunk to " + text(width) +
-                                  " nm, less than twice the model's cutoff (" + text(longCutoff) + " nm)");
+        for (int i = 0; i < 3; i++)
+            for (int d = 0; d < 3; d++) bs[i][d] = data.periodicBoxVectors[i][d];
     }
-    at::Tensor pairs, shifts;
-    try {
-        std::tie(pairs, shifts) = neighborPairs(x, box, periodic, longCutoff);
-    } catch (const std::exception& error) {
-        throw OpenMMException(std::string("MLFFForce: neighbour list: ") + error.what());
-    }
-    // both directions of each pair, then those within the message-passing cutoff
-    at::Tensor longEdges = at::cat({pairs, pairs.flip(0)}, 1);
-    at::Tensor longShifts = at::cat({shifts, -shifts}, 0);
-    at::Tensor vectors = x.index_select(0, longEdges[1]) - x.index_select(0, longEdges[0]);
-    if (periodic) vectors = vectors + at::matmul(longShifts.to(at::kDouble), box);
-    at::Tensor lengths = vectors.norm(2, 1);
-    at::Tensor shortMask = lengths < cutoff;
-    at::Tensor edges = longEdges.index({at::indexing::Slice(), shortMask});
-    at::Tensor edgeShifts = longShifts.index({shortMask});
-    if (edges.size(1) < 2)
-        throw OpenMMException("MLFFForce: fewer than two atom pairs within the cutoff; the package needs at least one");
-    at::Tensor integers = periodic ? reciprocalIntegers(box, kmax) : at::zeros({1, 3}, at::kLong);
-    std::vector<at::Tensor> outputs;
-    {
-        at::NoGradGuard noGrad;
-        outputs = package->run({x.to(dtype), box.to(dtype), edges, edgeShifts, longEdges, longShifts, integers});
-    }
-    const double energy = outputs[0].item<double>();
-    if (!std::isfinite(energy))
-        throw OpenMMException("MLFFForce: the model's energy is not finite; the simulation has blown up (reduce the "
-                              "time step or minimize the energy first)");
+    const std::vector<at::Tensor> outputs = runPackage(*package, packageInputs(x, box, settings));
+    const double energy = packageEnergy(outputs[0]);
     if (includeForces) {
         at::Tensor f = outputs[1].to(at::kDouble).contiguous();
         auto fs = f.accessor<double, 2>();
