@@ -1,8 +1,9 @@
 """Choose the OpenMM platform: CUDA when a GPU platform is installed and runs the system, else CPU,
-else Reference. Not every plugin force runs on every GPU platform yet (the mlff force has Reference
-and CPU kernels only; the polarization force runs on CUDA and OpenCL with NoCutoff and PME, not with
-the explicit Ewald sum): 'auto' passes over a GPU platform that cannot run the system (saying so) instead of failing, and over
-an OpenCL platform whose device is the CPU itself (pocl, for instance), slower than OpenMM's CPU platform."""
+else Reference. Not every plugin force runs on every GPU platform (the mlff force runs on CUDA with a
+package compiled for the GPU, ``device: cuda``, and nowhere on OpenCL; the polarization force runs on
+CUDA and OpenCL with NoCutoff and PME, not with the explicit Ewald sum): 'auto' passes over a GPU
+platform that cannot run the system (saying so) instead of failing, and over an OpenCL platform whose
+device is the CPU itself (pocl, for instance), slower than OpenMM's CPU platform."""
 
 from __future__ import annotations
 
@@ -81,9 +82,9 @@ def select(name: str = "auto", threads: int | None = None,
                          "openmm-cuda-12 or openmm-cuda-13 matching your driver")
     elif system is not None and name in GPU_PLATFORMS and (reason := why_not(name, system)) is not None:
         raise InputError(f"OpenMM platform {name} cannot run this system: {reason.strip()}. The mlff force "
-                         "has Reference and CPU kernels only, and the polarization force has no explicit Ewald "
-                         "sum on CUDA and OpenCL; use platform=CPU (or auto, which picks the fastest platform "
-                         "that runs the system).")
+                         "runs on CUDA only with a package compiled for the GPU (forcefield.device=cuda), and "
+                         "the polarization force has no explicit Ewald sum on CUDA and OpenCL; use platform=CPU "
+                         "(or auto, which picks the fastest platform that runs the system).")
     return openmm.Platform.getPlatformByName(name), _properties(name, threads)
 
 
