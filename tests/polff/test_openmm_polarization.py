@@ -439,3 +439,16 @@ def test_non_finite_positions_are_reported(platform):
     force = polarization_force([0.5, -0.5], [1e-3, 1e-3], [1e-3, 1e-3])
     with pytest.raises(Exception, match="residual is not finite"):
         _plugin_energy_and_forces(force, np.array([[0.0, 0, 0], [np.nan, 0, 0]]), platform=platform)
+
+
+@pytest.mark.parametrize("platform", COMPUTE)
+@pytest.mark.parametrize("coefficients", [(0.3, 0.7), (0.1, 0.2, 0.7)])
+def test_low_orders_of_extrapolation_on_compute_platforms(small_box, platform, coefficients):
+    """First order (one coupling) and second order, against the Reference platform."""
+    _, positions, cell = small_box
+    x, box = positions.numpy() * units.ANGSTROM_TO_NM, _triclinic(cell)
+    results = [_plugin_energy_and_forces(_box_force(small_box, 6.0, ewald_tolerance=1e-6, extrapolation=coefficients),
+                                         x, box, name)[:2] for name in ("Reference", platform)]
+    (e_ref, f_ref), (e, f) = results
+    assert e == pytest.approx(e_ref, rel=1e-5)
+    assert np.abs(f - f_ref).max() <= 1e-4 * np.abs(f_ref).max()

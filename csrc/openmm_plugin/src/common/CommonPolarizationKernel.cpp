@@ -78,7 +78,8 @@ void CommonCalcPolarizationForceKernel::initialize(const OpenMM::System& system,
     tolerance = force.getMutualInducedTolerance();
     maxIterations = force.getMutualInducedMaxIterations();
     includeChargeCharge = force.getIncludeChargeChargeEnergy();
-    if (force.getPolarizationType() == PolarizationForce::Extrapolated) {
+    extrapolated = force.getPolarizationType() == PolarizationForce::Extrapolated;
+    if (extrapolated) {
         const std::vector<double>& c = force.getExtrapolationCoefficients();
         order = static_cast<int>(c.size()) - 1;
         partialSums.assign(order + 2, 0.0);
@@ -118,10 +119,10 @@ void CommonCalcPolarizationForceKernel::createArrays() {
     neighborCount.initialize<int>(cc, numAtoms, "elyteNeighborCount");
     neighbors.initialize<int>(cc, 1, "elyteNeighbors");  // sized by setCapacity
     listPositions.initialize(cc, 3 * numAtoms, realSize, "elyteListPositions");
-    if (order > 0) {
+    if (extrapolated) {
         orders.initialize(cc, 3 * numAtoms * (order + 1), realSize, "elyteOrders");
         perturbations.initialize(cc, 3 * numAtoms * (order + 1), realSize, "elytePerturbations");
-        couplings.initialize(cc, 3 * numAtoms * order, realSize, "elyteCouplings");
+        couplings.initialize(cc, 3 * numAtoms * std::max(order, 1), realSize, "elyteCouplings");
         partialSumArray.initialize(cc, order + 2, realSize, "elytePartialSums");
         partialSumArray.upload(partialSums, true);
     }
@@ -205,11 +206,11 @@ void CommonCalcPolarizationForceKernel::createKernels() {
         (*kernel)->addArg(0);  // capacity: all pairs until the list is built
     }
     // couplings: (mu, mu) for converged dipoles; (p_m, q_m), m < n, for extrapolated ones
-    forceKernel->addArg(order > 0 ? perturbations : dipoles);
-    forceKernel->addArg(order > 0 ? couplings : dipoles);
-    forceKernel->addArg(order > 0 ? order : 1);
-    forceKernel->addArg(order > 0 ? 0 : 1);
-    if (order > 0) {
+    forceKernel->addArg(extrapolated ? perturbations : dipoles);
+    forceKernel->addArg(extrapolated ? couplings : dipoles);
+    forceKernel->addArg(extrapolated ? order : 1);
+    forceKernel->addArg(extrapolated ? 0 : 1);
+    if (extrapolated) {
         storeKernel = program->createKernel("storeVector");
         storeKernel->addArg(nu);
         storeKernel->addArg(orders);
@@ -503,7 +504,7 @@ void CommonCalcPolarizationForceKernel::addForces(bool includeForces) {
     forceKernel->execute(numAtoms);
     if (!periodic || !includeForces) return;
     const double factor = -2.0 * ONE_4PI_EPS0;
-    if (order == 0) {
+    if (!extrapolated) {
         // the charges and dipoles in the potential of both; without the charge-charge energy, the
         // charges' own term is taken off again
         gridPotential(true, 1, dipoles, phi, false);
@@ -568,12 +569,12 @@ double CommonCalcPolarizationForceKernel::execute(OpenMM::ContextImpl&, bool inc
     if (useList) updateNeighbors(boxChanged);
     const bool chargeCharge = includeEnergy && includeChargeCharge;
     computeField(chargeCharge);
-    if (order > 0)
+    if (extrapolated)
         extrapolate();
     else
         solve();
     if (!includeForces && !includeEnergy) return 0.0;
-    if (order == 0) apply(nu, image);  // B nu at the solution, for the variational energy
+    if (!extrapolated) apply(nu, image);  // B nu at the solution, for the variational energy
     addForces(includeForces);
     if (!includeEnergy) return 0.0;
     double total = sum(energy, numAtoms);

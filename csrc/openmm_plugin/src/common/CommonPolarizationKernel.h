@@ -64,6 +64,7 @@ private:
     bool includeChargeCharge = true, haveGuess = false;
     // extrapolated polarization: its order n, the partial sums b_j = c_j + ... + c_n, per order the
     // vectors nu_j = p_j / sqrt(alpha) and p_j, the couplings q_m, and (PME) each p_j's grid potential
+    bool extrapolated = false;
     int order = 0;
     std::vector<double> partialSums;
     OpenMM::ComputeArray orders, perturbations, couplings, partialSumArray;
