@@ -68,13 +68,12 @@ def select(name: str = "auto", threads: int | None = None,
             reason = None
             if candidate in GPU_PLATFORMS and (device := cpu_device(candidate)) is not None:
                 reason = f"its device is the CPU, {device}; OpenMM's CPU platform is faster there"
-            elif candidate in GPU_PLATFORMS and system is not None:
-                reason = why_not(candidate, system)
+            elif candidate in GPU_PLATFORMS and system is not None and (message := why_not(candidate, system)):
+                reason = f"it cannot run this system: {message.strip()}"
             if reason is None:
                 name = candidate
                 break
-            log.warning("OpenMM platform %s cannot run this system (%s); trying the next one", candidate,
-                        reason.strip())
+            log.warning("OpenMM platform %s passed over (%s); trying the next one", candidate, reason)
         else:
             raise InputError(f"none of the installed OpenMM platforms ({names}) can run this system")
     elif name not in names:

@@ -47,7 +47,7 @@ def test_auto_passes_over_a_gpu_platform_that_cannot_run_the_system(gpu_without_
     with caplog.at_level(logging.WARNING):
         platform, _ = chooser.select("auto", system=_system())
     assert platform.getName() == "CPU"
-    assert "CUDA cannot run this system (no kernel for PolarizationForce)" in caplog.text
+    assert "CUDA passed over (it cannot run this system: no kernel for PolarizationForce)" in caplog.text
 
 
 def test_a_gpu_platform_named_explicitly_that_cannot_run_the_system_is_refused(gpu_without_kernels):
@@ -66,7 +66,7 @@ def test_auto_passes_over_opencl_on_the_cpu(monkeypatch, caplog):
     with caplog.at_level(logging.WARNING):
         platform, _ = chooser.select("auto", system=_system())
     assert platform.getName() == "CPU"
-    assert "OpenCL cannot run this system (its device is the CPU, pthread-x86" in caplog.text
+    assert "OpenCL passed over (its device is the CPU, pthread-x86" in caplog.text
 
 
 @pytest.mark.skipif("OpenCL" not in chooser.available(), reason="no OpenCL platform in this openmm")
