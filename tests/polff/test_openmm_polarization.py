@@ -4,8 +4,9 @@ equal torch's, forces equal finite differences, the CPU fast path (cell list, th
 Reference oracle, XML round trips, and non-convergence raises a clear error. Extrapolated
 polarization likewise: its analytic forces against torch's autograd through the chain and
 against finite differences. The kernel of OpenMM's compute platforms (OpenCL here, through pocl
-when installed; CUDA on a GPU, marker ``gpu``) on clusters likewise, in double precision, and
-in mixed precision against the Reference platform."""
+when installed; CUDA on a GPU, marker ``gpu``) likewise for clusters and PME boxes, converged and
+extrapolated, in double precision; mixed against double precision; its neighbour list against all
+pairs; after the context has reordered its atoms."""
 
 from __future__ import annotations
 
@@ -29,6 +30,13 @@ from polff.terms.scaling import ScalingRules
 pytestmark = pytest.mark.skipif(not available(), reason="the elyte OpenMM plugin is not built")
 
 PLATFORMS = ["Reference", "CPU"]
+ENERGY_TOL, FORCE_TOL = 1e-5, 1e-4  # relative; forces relative to the largest torch force
+KCAL = openmm.unit.kilocalorie_per_mole
+KCAL_A = KCAL / openmm.unit.angstrom
+TORCH_EWALD_TOLERANCE = 1e-8  # converged: the reference for OpenMM's PME
+# per platform: Reference sums the Ewald series explicitly, less accurate than CPU's PME at one tolerance
+OPENMM_EWALD_TOLERANCE = {"Reference": 1e-6, "CPU": 1e-5}
+OPT3 = (-0.154, 0.017, 0.658, 0.474)  # AMOEBA's coefficients; any set exercises the same code
 
 
 def _runs_polarization(platform: str) -> bool:
@@ -73,13 +81,6 @@ COMPUTE = _compute_platforms()  # the compute platforms' kernel (OpenCL, CUDA) w
 def _compute_with(*values) -> list:
     """Each of COMPUTE's platforms followed by ``values`` (the other parameters of a test)."""
     return [pytest.param(p.values[0], *values, marks=p.marks) for p in COMPUTE]
-ENERGY_TOL, FORCE_TOL = 1e-5, 1e-4  # relative; forces relative to the largest torch force
-KCAL = openmm.unit.kilocalorie_per_mole
-KCAL_A = KCAL / openmm.unit.angstrom
-TORCH_EWALD_TOLERANCE = 1e-8  # converged: the reference for OpenMM's PME
-# per platform: Reference sums the Ewald series explicitly, less accurate than CPU's PME at one tolerance
-OPENMM_EWALD_TOLERANCE = {"Reference": 1e-6, "CPU": 1e-5}
-OPT3 = (-0.154, 0.017, 0.658, 0.474)  # AMOEBA's coefficients; any set exercises the same code
 
 
 @pytest.fixture(scope="module")
