@@ -54,3 +54,15 @@ def test_compute_platform_kernels_are_registered_where_built():
         pytest.skip("no compute platform library was built here (no OpenCL headers, no openmm-cuda)")
     for platform in built:
         assert openmm.Platform.getPlatformByName(platform).supportsKernels(["ElyteCalcPolarizationForce"])
+
+
+def test_loading_the_plugins_registers_no_platform_twice():
+    """A GPU-platform library depends on OpenMM's platform library; OpenMM must not find that one's
+    registerPlatforms through ours (it would register a second OpenCL or CUDA platform)."""
+    from elyte.openmm_plugin import load_mlff
+
+    load()
+    if available(mlff=True):
+        load_mlff()
+    names = [openmm.Platform.getPlatform(i).getName() for i in range(openmm.Platform.getNumPlatforms())]
+    assert len(names) == len(set(names)), names

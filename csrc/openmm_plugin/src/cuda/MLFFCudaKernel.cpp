@@ -152,6 +152,10 @@ public:
 
 }  // namespace elyte
 
+// OpenMM looks this up in every plugin library it loads, and without it would find libOpenMMCUDA's
+// own (a dependency of this one) and register a second CUDA platform.
+extern "C" OPENMM_EXPORT void registerPlatforms() {}
+
 extern "C" OPENMM_EXPORT void registerKernelFactories() {
     for (int i = 0; i < OpenMM::Platform::getNumPlatforms(); i++) {
         OpenMM::Platform& platform = OpenMM::Platform::getPlatform(i);
