@@ -3,12 +3,12 @@
 # against that torch and the openmm / openmm-cuda-13 found in WHEELS (a folder of wheels: openmm,
 # openmm-cuda-13, swig, ase; for machines without a package index) or already installed, then runs
 # the tests that need CUDA (the neighbour-list op, the polarization force on OpenMM's CUDA platform)
-# and the polff speed benchmark on the CUDA platform. Logs go to OUT (default ./gpu_check).
+# and the polff speed benchmark on the CUDA platform. Logs go to OUT (default /tmp/elyte_gpu_check).
 #
 #   WHEELS=.whl OUT=/tmp/out bash scripts/gpu_check.sh [benchmark steps, default 20]
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-gpu_check}
+OUT=${OUT:-/tmp/elyte_gpu_check}
 mkdir -p "$OUT"
 PY=${PYTHON:-python3}
 if [ -n "${WHEELS:-}" ]; then
