@@ -67,32 +67,29 @@ def _import(name: str, path: Path) -> ModuleType:
     return module
 
 
-def _register(library_name: str, module_name: str) -> ModuleType:
+def _register(library_name: str, module_name: str, gpu_libraries: dict[str, str]) -> ModuleType:
+    """Load the plugin library, then, from the same folder, its kernels for each GPU platform that
+    OpenMM has and that were built (``gpu_libraries``: platform name -> library name; one that fails to
+    load only costs that platform its kernels); import and return the SWIG module."""
     library, extension, wrapper = _find(library_name, module_name)
     openmm.Platform.loadPluginLibrary(str(library))
-    _import(f"_{module_name}", extension)
-    return _import(module_name, wrapper)
-
-
-def _register_compute_kernels(folder: Path, libraries: dict[str, str]) -> None:
-    """Load the kernels of each GPU platform that OpenMM has and that were built (``libraries``:
-    platform name -> library name; a library that fails to load only costs that platform its kernels)."""
     installed = {openmm.Platform.getPlatform(i).getName() for i in range(openmm.Platform.getNumPlatforms())}
-    for platform, name in libraries.items():
-        if platform in installed and (folder / name).is_file():
+    for platform, name in gpu_libraries.items():
+        path = library.parent / name
+        if platform in installed and path.is_file():
             try:
-                openmm.Platform.loadPluginLibrary(str(folder / name))
+                openmm.Platform.loadPluginLibrary(str(path))
             except openmm.OpenMMException as err:
                 log.warning("the %s kernels in %s did not load (%s)", platform, name, err)
+    _import(f"_{module_name}", extension)
+    return _import(module_name, wrapper)
 
 
 @functools.cache
 def load() -> ModuleType:
     """Register the polarization plugin with OpenMM once and return its SWIG module (``PolarizationForce``).
     Raises PluginMissing."""
-    module = _register(LIBRARY_NAME, MODULE_NAME)
-    _register_compute_kernels(_find(LIBRARY_NAME, MODULE_NAME)[0].parent, COMPUTE_LIBRARIES)
-    return module
+    return _register(LIBRARY_NAME, MODULE_NAME, COMPUTE_LIBRARIES)
 
 
 @functools.cache
@@ -105,9 +102,7 @@ def load_mlff() -> ModuleType:
         native.load()  # by its own path first, so the plugin's link to the op library reuses it
     except native.NativeLibraryMissing as err:
         raise PluginMissing(str(err)) from err
-    module = _register(MLFF_LIBRARY_NAME, MLFF_MODULE_NAME)
-    _register_compute_kernels(_find(MLFF_LIBRARY_NAME, MLFF_MODULE_NAME)[0].parent, MLFF_COMPUTE_LIBRARIES)
-    return module
+    return _register(MLFF_LIBRARY_NAME, MLFF_MODULE_NAME, MLFF_COMPUTE_LIBRARIES)
 
 
 def available(mlff: bool = False) -> bool:
