@@ -7,7 +7,8 @@ finite-size correction. D is reported in 1e-9 m^2/s (= 1e-5 cm^2/s).
 
 D = lim MSD(t) / (6 t): the slope of the MSD over the diffusive window chosen from the data
 (:func:`elyte.analysis.msd.select_window`), fitted on the whole run; its error is the standard error
-of the same fit on contiguous time blocks (:func:`elyte.analysis.msd.einstein_fit`). Pass molecular
+of the same fit on contiguous time blocks or, when the diffusive regime starts beyond the reach of a
+block (short runs), on disjoint groups of the particles (:func:`elyte.analysis.msd.einstein_fit`). Pass molecular
 centres of mass for molecules (one "particle" per molecule) or atom positions for atomic ions.
 
 In a periodic box of edge L, hydrodynamic self-interaction slows diffusion (Yeh and Hummer, J. Phys.
@@ -40,22 +41,32 @@ class Diffusion:
 def self_diffusion(positions_a: np.ndarray, timestep_fs: float, **fit_options) -> Diffusion:
     """D (1e-9 m^2/s) of the particles in ``positions_a`` [T, N, 3] (unwrapped, A) at frame
     spacing ``timestep_fs`` (fs). ``fit_options`` go to :func:`elyte.analysis.msd.einstein_fit`
-    (n_blocks, window_fs, tolerance, max_fraction)."""
-    fit = einstein_fit(positions_a, timestep_fs, **fit_options)
+    (n_blocks, window_fs, tolerance, max_fraction, particle_groups: on by default)."""
+    fit = einstein_fit(positions_a, timestep_fs, **({"particle_groups": True} | fit_options))
     scale = ANGSTROM2_PER_FS_TO_1E9_M2_PER_S / 6.0
     return Diffusion(Estimate(fit.slope.value * scale, fit.slope.error * scale, D_UNIT), fit)
 
 
 def self_diffusion_by_species(
-    positions_a: np.ndarray, species: Sequence[str], timestep_fs: float, **fit_options
+    positions_a: np.ndarray, species: Sequence[str], timestep_fs: float, failures: dict[str, str] | None = None,
+    **fit_options
 ) -> dict[str, Diffusion]:
     """:func:`self_diffusion` for each species label in ``species`` ([N], one label per particle of
-    ``positions_a`` [T, N, 3]), in order of first appearance."""
+    ``positions_a`` [T, N, 3]), in order of first appearance. With a ``failures`` dict, a species
+    whose fit fails (no diffusive regime) is left out and the reason stored there under its label;
+    without one, the first failure raises."""
     species = np.asarray(species)
     if species.shape != (np.shape(positions_a)[1],):
         raise ValueError(f"species must hold one label per particle ({np.shape(positions_a)[1]}), got {species.shape}")
-    labels = list(dict.fromkeys(species.tolist()))
-    return {s: self_diffusion(np.asarray(positions_a)[:, species == s], timestep_fs, **fit_options) for s in labels}
+    results = {}
+    for label in dict.fromkeys(species.tolist()):
+        try:
+            results[label] = self_diffusion(np.asarray(positions_a)[:, species == label], timestep_fs, **fit_options)
+        except ValueError as err:
+            if failures is None:
+                raise
+            failures[label] = str(err)
+    return results
 
 
 def yeh_hummer_correction(temperature_k: float, viscosity_mpa_s: float, box_length_a: float) -> float:

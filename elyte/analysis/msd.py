@@ -14,7 +14,11 @@ a collective coordinate (e.g. the translational dipole sum_i q_i r_i) is passed 
 - :func:`einstein_fit`: the slope d MSD / dt (A^2/fs) from a least-squares line over the window
   (intercept free), on the whole run, and on ``n_blocks`` contiguous time blocks whose spread gives
   the standard error. The window must fit in a block, so by default it is chosen below
-  ``max_fraction`` of the block length.
+  ``max_fraction`` of the block length. A short run may reach the diffusive regime only beyond a
+  block (molecular liquids take several ps); with ``particle_groups`` the window is then chosen below
+  ``max_fraction`` of the whole run and the error comes from ``n_blocks`` disjoint groups of particles,
+  each fitted over the whole run (self-diffusion of many particles; it neglects the weak correlation
+  between particles of one box). A collective coordinate (one "particle") has only time blocks.
 """
 
 from __future__ import annotations
@@ -122,14 +126,28 @@ def fit_slope(msd_a2: np.ndarray, timestep_fs: float, window_fs: tuple[float, fl
 
 @dataclass(frozen=True)
 class EinsteinFit:
-    """Slope of an MSD-like curve: ``slope`` (A^2/fs) with its block standard error, the per-block
-    slopes, the window (fs) and the whole-run curve (``lag_fs``, ``msd_a2``) for plots."""
+    """Slope of an MSD-like curve: ``slope`` (A^2/fs) with its standard error, the slopes of the time
+    blocks or particle groups behind the error (``error_from``: "time blocks" or "particle groups"),
+    the window (fs) and the whole-run curve (``lag_fs``, ``msd_a2``) for plots."""
 
     slope: Estimate
     block_slopes: np.ndarray
     window_fs: tuple[float, float]
     lag_fs: np.ndarray
     msd_a2: np.ndarray
+    error_from: str = "time blocks"
+
+
+def _choose_window(curve: np.ndarray, timestep_fs: float, tolerance: float, max_fraction: float, block_lag_fs: float,
+                   groups_allowed: bool) -> tuple[float, float]:
+    """The diffusive window below ``max_fraction`` of a block; failing that, and if particle groups
+    may give the error, below ``max_fraction`` of the whole run."""
+    try:
+        return select_window(curve, timestep_fs, tolerance, max_fraction * block_lag_fs)
+    except ValueError:
+        if not groups_allowed:
+            raise
+    return select_window(curve, timestep_fs, tolerance, max_fraction * (len(curve) - 1) * timestep_fs)
 
 
 def einstein_fit(
@@ -139,26 +157,38 @@ def einstein_fit(
     window_fs: tuple[float, float] | None = None,
     tolerance: float = 0.1,
     max_fraction: float = 0.5,
+    particle_groups: bool = False,
 ) -> EinsteinFit:
-    """Slope of the MSD of ``positions`` [T, N, 3] (A) with a block error.
+    """Slope of the MSD of ``positions`` [T, N, 3] (A) with its standard error.
 
     The window is ``window_fs`` if given, else :func:`select_window` on the whole-run MSD up to
     ``max_fraction`` of a block's length. The same window is fitted on the whole run (the value)
     and on each of ``n_blocks`` contiguous blocks (standard error of the block slopes = the error).
+    With ``particle_groups`` and at least ``n_blocks`` particles, a window that only a longer lag
+    reaches (up to ``max_fraction`` of the run) is fitted on ``n_blocks`` disjoint particle groups
+    over the whole run instead of time blocks.
     """
     if timestep_fs <= 0:
         raise ValueError(f"timestep_fs (frame spacing) must be positive, got {timestep_fs}")
     positions = _check(positions)
     blocks = block_slices(positions.shape[0], n_blocks)
-    block_len = blocks[0].stop - blocks[0].start
+    block_lag = (blocks[0].stop - blocks[0].start - 1) * timestep_fs
+    groups_allowed = particle_groups and positions.shape[1] >= n_blocks
     curve = msd(positions)
     if window_fs is None:
-        window_fs = select_window(curve, timestep_fs, tolerance, max_fraction * (block_len - 1) * timestep_fs)
-    if window_fs[1] > (block_len - 1) * timestep_fs:
+        window_fs = _choose_window(curve, timestep_fs, tolerance, max_fraction, block_lag, groups_allowed)
+    if window_fs[1] <= block_lag * (1 + 1e-9):
+        error_from = "time blocks"
+        slopes = np.array([fit_slope(msd(positions[b]), timestep_fs, window_fs) for b in blocks])
+    elif groups_allowed:
+        error_from = "particle groups"
+        groups = np.array_split(np.arange(positions.shape[1]), n_blocks)
+        slopes = np.array([fit_slope(msd(positions[:, g]), timestep_fs, window_fs) for g in groups])
+    else:
         raise ValueError(
-            f"fit window ends at {window_fs[1]} fs, beyond a block of {block_len} frames; use fewer blocks"
+            f"fit window ends at {window_fs[1]} fs, beyond a block of {blocks[0].stop - blocks[0].start} frames; "
+            "use fewer blocks" + ("" if particle_groups else " or particle groups (self-diffusion)")
         )
-    slopes = np.array([fit_slope(msd(positions[b]), timestep_fs, window_fs) for b in blocks])
     value = fit_slope(curve, timestep_fs, window_fs)
     return EinsteinFit(
         slope=Estimate(value, standard_error(slopes), "A^2/fs"),
@@ -166,4 +196,5 @@ def einstein_fit(
         window_fs=(float(window_fs[0]), float(window_fs[1])),
         lag_fs=np.arange(len(curve)) * timestep_fs,
         msd_a2=curve,
+        error_from=error_from,
     )

@@ -17,6 +17,7 @@ from elyte import units
 from elyte.analysis.conductivity import einstein_helfand, ionicity, nernst_einstein
 from elyte.analysis.density import density, density_series
 from elyte.analysis.diffusion import self_diffusion_by_species, yeh_hummer_corrected
+from elyte.analysis.msd import msd
 from elyte.analysis.rdf import radial_distribution
 from elyte.analysis.solvation import first_shells
 from elyte.analysis.statistics import Estimate, detect_equilibration
@@ -111,43 +112,60 @@ def _ions(run: LiquidRun) -> dict[str, float]:
 def transport_results(run: LiquidRun, plot_dir: Path, viscosity: Estimate | None) -> tuple[list[PropertyResult], list[str], list[tuple[str, str]]]:
     """Self-diffusion per species (Yeh-Hummer corrected when the viscosity is known), and for
     electrolytes the Einstein-Helfand and Nernst-Einstein conductivities, their ratio and the cation
-    transference number (Nernst-Einstein and Onsager). Returns properties, notes and plots."""
+    transference number (Nernst-Einstein and Onsager). A species or a quantity the run is too short
+    for becomes a note; the MSDs are plotted either way. Returns properties, notes and plots."""
     positions, cell, dt = load_trajectory(run)
     index = molecule_index(run.molecules)
     names = np.array([m.name for m in run.molecules])
     centres = molecule_centers(positions, run.masses, index)
     volume, length = float(abs(np.linalg.det(cell))), float(abs(np.linalg.det(cell))) ** (1.0 / 3.0)
-    diffusion = self_diffusion_by_species(centres, names, dt)
-    props, notes, plots = [], [], []
+    failures: dict[str, str] = {}
+    diffusion = self_diffusion_by_species(centres, names, dt, failures)
+    props, plots = [], []
+    notes = [f"D of {species} not computed: {reason}" for species, reason in failures.items()]
     for species, d in diffusion.items():
-        value, method = d.coefficient, "MSD of centres of mass (Einstein)"
+        value, method = d.coefficient, f"MSD of centres of mass (Einstein; error from {d.fit.error_from})"
         if viscosity is not None and viscosity.value > 0:
             value, method = yeh_hummer_corrected(value, run.temperature, viscosity, length), method + " + Yeh-Hummer"
         props.append(PropertyResult(f"D_{species}_1e-9_m2_s", value, method))
-    if viscosity is None:
+    if viscosity is None and diffusion:
         notes.append("Diffusion coefficients are not finite-size corrected (no viscosity: the protocol has no NEMD stage).")
     name = f"msd_{run.temperature:.0f}K.png"
-    line_plot(plot_dir / name, [(s, (d.fit.lag_fs / 1000.0).tolist(), d.fit.msd_a2.tolist()) for s, d in diffusion.items()],
+    lag_ps = (np.arange(len(centres)) * dt / 1000.0).tolist()
+    line_plot(plot_dir / name, [(s, lag_ps, msd(centres[:, names == s]).tolist()) for s in dict.fromkeys(names)],
               "lag (ps)", "MSD (A^2)", f"centre-of-mass MSD, {run.temperature:.2f} K")
     plots.append(("mean squared displacements", name))
-
     charges = _ions(run)
     if len(charges) >= 2:
-        ion = np.isin(names, list(charges))
-        z = np.array([charges[n] for n in names[ion]])
-        eh = einstein_helfand(centres[:, ion], z, volume, run.temperature, dt)
-        counts = {s: int((names == s).sum()) for s in charges}
-        ne = nernst_einstein({s: diffusion[s].coefficient for s in charges}, counts, charges, volume, run.temperature)
-        props += [PropertyResult("conductivity_EH_S_m", eh.conductivity, "Einstein-Helfand (collective)"),
-                  PropertyResult("conductivity_NE_S_m", ne, "Nernst-Einstein (self-diffusion)"),
-                  PropertyResult("ionicity_EH_over_NE", ionicity(eh.conductivity, ne), "sigma_EH / sigma_NE")]
-        cation = max(charges, key=charges.get)
-        props.append(PropertyResult(f"transference_{cation}_NE", transference_nernst_einstein(
-            {s: diffusion[s].coefficient for s in charges}, counts, charges, cation), "Nernst-Einstein"))
-        onsager = onsager_conductivities(centres[:, ion], names[ion], volume, run.temperature, dt)
-        props.append(PropertyResult(f"transference_{cation}_Onsager", transference_onsager(onsager, charges, cation),
-                                    "Onsager coefficients (collective)"))
+        try:
+            props += _ionic_transport(run, centres, names, charges, diffusion, volume, dt)
+        except ValueError as err:
+            notes.append(f"ionic conductivity and transference not computed: {err}")
     return props, notes, plots
+
+
+def _ionic_transport(run: LiquidRun, centres: np.ndarray, names: np.ndarray, charges: dict[str, float],
+                     diffusion: dict, volume: float, dt: float) -> list[PropertyResult]:
+    """Einstein-Helfand and Nernst-Einstein conductivities, their ratio, and the cation transference
+    number from self-diffusion (Nernst-Einstein) and from Onsager coefficients."""
+    missing = [s for s in charges if s not in diffusion]
+    if missing:
+        raise ValueError(f"no self-diffusion coefficient of {', '.join(missing)}")
+    ion = np.isin(names, list(charges))
+    z = np.array([charges[n] for n in names[ion]])
+    eh = einstein_helfand(centres[:, ion], z, volume, run.temperature, dt)
+    counts = {s: int((names == s).sum()) for s in charges}
+    ion_d = {s: diffusion[s].coefficient for s in charges}
+    ne = nernst_einstein(ion_d, counts, charges, volume, run.temperature)
+    cation = max(charges, key=charges.get)
+    onsager = onsager_conductivities(centres[:, ion], names[ion], volume, run.temperature, dt)
+    return [PropertyResult("conductivity_EH_S_m", eh.conductivity, "Einstein-Helfand (collective)"),
+            PropertyResult("conductivity_NE_S_m", ne, "Nernst-Einstein (self-diffusion)"),
+            PropertyResult("ionicity_EH_over_NE", ionicity(eh.conductivity, ne), "sigma_EH / sigma_NE"),
+            PropertyResult(f"transference_{cation}_NE", transference_nernst_einstein(ion_d, counts, charges, cation),
+                           "Nernst-Einstein"),
+            PropertyResult(f"transference_{cation}_Onsager", transference_onsager(onsager, charges, cation),
+                           "Onsager coefficients (collective)")]
 
 
 def solvation_result(run: LiquidRun, plot_dir: Path) -> tuple[list[PropertyResult], dict, list[tuple[str, str]]]:

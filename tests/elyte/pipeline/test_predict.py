@@ -50,6 +50,9 @@ def test_predict_writes_every_output_and_resumes_identically(tmp_path, monkeypat
     assert density.experimental == pytest.approx(1.0633) and 0.3 < density.value < 2.0
     results = json.loads((tmp_path / "whole" / "results.json").read_text())
     assert results["n_atoms"] == 192 and set(results["temperatures"][0]["stage_seconds"]) >= {"npt_production"}
+    # 0.4 ps of NVT is ballistic: D is not computed, the report says why, the MSD is plotted anyway
+    assert any(n.startswith("D of DMC not computed: no diffusive regime") for n in whole[0].notes)
+    assert (tmp_path / "whole" / "msd_298K.png").is_file()
 
     # kill the run during the NVT stage, then run again: finished stages are skipped, results identical
     from elyte.pipeline import simulate
