@@ -2,7 +2,8 @@
 
 Sections (each optional): ``species`` (name -> SMILES), ``conformers`` (ETKDG + relaxation with the
 sampling backend), ``normal_modes`` (Boltzmann displacements of each species' lowest conformer),
-``dimers`` (every ion with every solvent, and cation-anion pairs), ``clusters`` (solvation shells
+``dimers`` (every ion with every solvent, and cation-anion pairs), ``binding_sites`` (monatomic
+cations on each solvent's donor atoms, :mod:`elyte.labels.sampling.binding`), ``clusters`` (solvation shells
 cut from a box or from the frames of an MD trajectory; one section or a list), ``torsions`` (relaxed
 scans of each species' rotatable dihedrals from its lowest conformer). Deterministic for a given
 ``seed``.
@@ -18,6 +19,7 @@ import numpy as np
 from elyte.formulation import Species
 from elyte.io.structures import read_structure
 from elyte.labels.engines.base import Backend, BackendError
+from elyte.labels.sampling.binding import binding_sites, site_dimer
 from elyte.labels.sampling.clusters import clusters, trajectory_boxes
 from elyte.labels.sampling.dimers import dimer
 from elyte.labels.sampling.molecules import SamplingError, embed, molecule
@@ -100,6 +102,28 @@ def sample_dimers(lowest: Mapping[str, QMStructure], cfg: Mapping, rng: np.rando
     return out
 
 
+def sample_binding_sites(lowest: Mapping[str, QMStructure], cfg: Mapping, rng: np.random.Generator
+                         ) -> list[QMStructure]:
+    """Each of ``cations`` on each symmetry-distinct donor atom of each of ``solvents``: ``per_site``
+    placements within ``tilt_deg`` of the site's outward direction, at distances (A) drawn from
+    ``distance[cation]``. Solvents without donor atoms give none."""
+    cations, solvents = list(cfg["cations"]), list(cfg["solvents"])
+    missing = [n for n in cations + solvents if n not in lowest]
+    if missing:
+        raise SamplingError(f"binding-site partners {missing} are not in the recipe's species")
+    unranged = [c for c in cations if c not in cfg["distance"]]
+    if unranged:
+        raise SamplingError(f"binding_sites.distance has no range (A) for {unranged}")
+    out = []
+    for c, s in progress([(c, s) for c in cations for s in solvents], desc="binding sites", unit="pair"):
+        for site in binding_sites(lowest[s]):
+            for _ in range(int(cfg["per_site"])):
+                d = site_dimer(lowest[c], lowest[s], site, tuple(cfg["distance"][c]), float(cfg["tilt_deg"]), rng)
+                d.provenance.update(name=f"{c}+{s}", partners=[c, s])
+                out.append(d)
+    return out
+
+
 def sample_clusters(cfg: Mapping, species: Mapping[str, str], rng: np.random.Generator) -> list[QMStructure]:
     """``n`` clusters per centre element from the box ``structure``, or from each of ``frames`` frames
     of an MD ``trajectory`` ({topology, files, frames}; its residues are recipe species)."""
@@ -152,6 +176,8 @@ def expand(recipe: Mapping, backend: Backend) -> list[QMStructure]:
         structures += sample_normal_modes(backend, lowest, recipe["normal_modes"], rng)
     if recipe.get("dimers"):
         structures += sample_dimers(lowest, recipe["dimers"], rng)
+    if recipe.get("binding_sites"):
+        structures += sample_binding_sites(lowest, recipe["binding_sites"], rng)
     sections = recipe.get("clusters") or []
     for section in [sections] if isinstance(sections, Mapping) else sections:  # one section or a list
         structures += sample_clusters(section, species, rng)

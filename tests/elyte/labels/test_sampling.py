@@ -12,11 +12,12 @@ from rdkit.Chem import rdMolTransforms
 from elyte.io.structures import read_structure
 from elyte.labels.engines import make_backend
 from elyte.labels.esp import vdw_radius
+from elyte.labels.sampling.binding import binding_sites, outward_direction, site_dimer
 from elyte.labels.sampling.clusters import cluster, clusters, trajectory_boxes
 from elyte.labels.sampling.dimers import dimer
 from elyte.labels.sampling.molecules import SamplingError, covalent_components, embed, molecule
 from elyte.labels.sampling.normal_modes import displaced, hessian, modes
-from elyte.labels.sampling.recipe import sample_clusters, sample_conformers, sample_dimers
+from elyte.labels.sampling.recipe import sample_binding_sites, sample_clusters, sample_conformers, sample_dimers
 from elyte.labels.sampling.torsions import rotatable_dihedrals, torsion_scan
 from elyte.labels.structure import QMStructure
 from elyte.molecules import assign_species
@@ -78,6 +79,55 @@ def test_dimer_recipe_pairs_ions_with_solvents_and_optionally_solvents_with_each
         a, b = d.fragments == 0, d.fragments == 1
         dist = np.linalg.norm(d.positions[a][:, None] - d.positions[b][None], axis=-1)
         assert (dist / (radii[a][:, None] + radii[b][None])).min() == pytest.approx(1.2, abs=1e-3)
+
+
+def test_binding_sites_are_the_symmetry_distinct_donor_atoms():
+    ec, benzene = embed("O=C1OCCO1", 1)[0], embed("c1ccccc1", 1)[0]
+    sites = binding_sites(ec)
+    assert [int(ec.numbers[i]) for i in sites] == [8, 8]  # the carbonyl O and one of the two ring O
+    assert len({int(ec.symmetry[i]) for i in sites}) == 2
+    assert binding_sites(benzene) == []
+    # the carbonyl O points away from its carbon, along the C=O bond
+    axis = outward_direction(ec.positions, ec.numbers, 0)
+    bond = ec.positions[0] - ec.positions[1]
+    assert axis @ bond / np.linalg.norm(bond) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_site_dimer_puts_the_cation_on_the_site_within_the_cap():
+    rng = np.random.default_rng(0)
+    li, ec = embed("[Li+]", 1)[0], embed("O=C1OCCO1", 1)[0]
+    internal = lambda p: np.linalg.norm(p[:, None] - p[None], axis=-1)  # noqa: E731
+    for site in binding_sites(ec):
+        for _ in range(20):
+            d = site_dimer(li, ec, site, (1.5, 3.0), 40.0, rng)
+            solvent = d.positions[1:]
+            dist = np.linalg.norm(solvent - d.positions[0], axis=1)
+            assert np.argmin(dist) == site and 1.5 <= dist[site] <= 3.0
+            assert dist[site] == pytest.approx(d.provenance["distance"])
+            axis = outward_direction(solvent, ec.numbers, site)
+            tilt = np.degrees(np.arccos(axis @ (d.positions[0] - solvent[site]) / dist[site]))
+            assert tilt <= 40.0 + 1e-6
+            np.testing.assert_allclose(internal(solvent), internal(ec.positions), atol=1e-9)
+            assert d.charge == 1 and d.fragment_charges == [1, 0] and list(d.fragments[:2]) == [0, 1]
+    with pytest.raises(ValueError, match="monatomic cation"):
+        site_dimer(embed("F[P-](F)(F)(F)(F)F", 1)[0], ec, 0, (1.5, 3.0), 40.0, rng)
+
+
+def test_binding_site_recipe_covers_every_cation_solvent_site():
+    lowest = {name: embed(smi, 1)[0] for name, smi in
+              {"Li": "[Li+]", "Na": "[Na+]", "EC": "O=C1OCCO1", "water": "O", "benzene": "c1ccccc1"}.items()}
+    cfg = {"cations": ["Li", "Na"], "solvents": ["EC", "water", "benzene"], "per_site": 3, "tilt_deg": 30.0,
+           "distance": {"Li": [1.5, 2.5], "Na": [2.0, 3.0]}}
+    found = sample_binding_sites(lowest, cfg, np.random.default_rng(0))
+    counts = {n: sum(d.provenance["name"] == n for d in found) for n in ("Li+EC", "Li+water", "Na+EC", "Na+water")}
+    assert counts == {"Li+EC": 6, "Li+water": 3, "Na+EC": 6, "Na+water": 3} and len(found) == 18
+    for d in found:
+        lo, hi = cfg["distance"][d.provenance["partners"][0]]
+        assert lo <= d.provenance["distance"] <= hi
+    with pytest.raises(SamplingError, match="no range"):
+        sample_binding_sites(lowest, cfg | {"distance": {"Li": [1.5, 2.5]}}, np.random.default_rng(0))
+    with pytest.raises(SamplingError, match="not in the recipe"):
+        sample_binding_sites(lowest, cfg | {"solvents": ["DMC"]}, np.random.default_rng(0))
 
 
 def test_clusters_are_whole_molecules_with_integer_charges():

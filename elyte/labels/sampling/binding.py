@@ -1,0 +1,90 @@
+"""Cation-solvent dimers at the solvent's binding sites: the geometries of a solvation shell.
+
+Random dimers (:mod:`elyte.labels.sampling.dimers`) rarely put a cation on a carbonyl or ether oxygen
+at its equilibrium distance (Li-O ~ 1.9 A), where the first solvation shell sits. Here the cation is
+placed on a lone-pair donor (O, N, F, S) of the solvent, along the direction pointing away from the
+donor's bonded neighbours, tilted at random within ``tilt_deg`` (uniform on the spherical cap), at a
+distance (Angstrom) drawn uniformly from a range per cation. A placement where another atom is closer
+to the cation than the site is redrawn: the site stays the closest contact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from elyte import elements
+from elyte.labels.structure import QMStructure
+
+DONORS = (7, 8, 9, 16)  # N, O, F, S: atoms that coordinate cations
+_BOND_TOLERANCE = 1.2  # bonded: distance below this times the sum of covalent radii
+_TRIES = 50
+
+
+def binding_sites(solvent: QMStructure) -> list[int]:
+    """Donor atoms of ``solvent``, one per symmetry class (the lowest index), in atom order."""
+    symmetry = solvent.symmetry if solvent.symmetry is not None else np.arange(len(solvent.numbers))
+    sites, seen = [], set()
+    for i, z in enumerate(solvent.numbers):
+        if int(z) in DONORS and int(symmetry[i]) not in seen:
+            seen.add(int(symmetry[i]))
+            sites.append(i)
+    return sites
+
+
+def outward_direction(positions: np.ndarray, numbers: np.ndarray, site: int) -> np.ndarray:
+    """Unit vector from atom ``site`` away from its bonded neighbours (minus the mean of the unit bond
+    vectors); away from the molecule's centre when that vanishes (linear environments, lone atoms)."""
+    radii = np.array([elements.covalent_radius(int(z)) for z in numbers])
+    bonds = positions - positions[site]
+    dist = np.linalg.norm(bonds, axis=1)
+    bonded = (dist > 0) & (dist < _BOND_TOLERANCE * (radii + radii[site]))
+    away = -(bonds[bonded] / dist[bonded, None]).sum(axis=0) if bonded.any() else np.zeros(3)
+    if np.linalg.norm(away) < 1e-3:
+        away = positions[site] - positions.mean(axis=0)
+    if np.linalg.norm(away) < 1e-3:
+        away = np.array([0.0, 0.0, 1.0])
+    return away / np.linalg.norm(away)
+
+
+def _tilted(axis: np.ndarray, max_tilt_deg: float, rng: np.random.Generator) -> np.ndarray:
+    """A unit vector uniform on the cap of half-angle ``max_tilt_deg`` around ``axis``."""
+    cos_theta = rng.uniform(np.cos(np.radians(max_tilt_deg)), 1.0)
+    phi = rng.uniform(0.0, 2.0 * np.pi)
+    helper = np.array([1.0, 0.0, 0.0]) if abs(axis[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    u = np.cross(axis, helper)
+    u /= np.linalg.norm(u)
+    v = np.cross(axis, u)
+    sin_theta = np.sqrt(1.0 - cos_theta**2)
+    return cos_theta * axis + sin_theta * (np.cos(phi) * u + np.sin(phi) * v)
+
+
+def site_dimer(cation: QMStructure, solvent: QMStructure, site: int, distance: tuple[float, float],
+               tilt_deg: float, rng: np.random.Generator) -> QMStructure:
+    """``cation`` (one atom) on atom ``site`` of ``solvent`` at a distance (A) drawn from ``distance``
+    along the tilted outward direction, the site being the closest contact; raises ``ValueError`` if
+    no such placement is found (a buried site)."""
+    if len(cation.numbers) != 1 or cation.charge <= 0:
+        raise ValueError(f"binding-site dimers need a monatomic cation, got {len(cation.numbers)} atoms, "
+                         f"charge {cation.charge}")
+    positions = solvent.positions - solvent.positions.mean(axis=0)
+    axis = outward_direction(positions, solvent.numbers, site)
+    for _ in range(_TRIES):
+        r = rng.uniform(*distance)
+        place = positions[site] + r * _tilted(axis, tilt_deg, rng)
+        if np.linalg.norm(positions - place, axis=1).min() >= r - 1e-9:
+            break
+    else:
+        raise ValueError(f"atom {site} of the solvent is buried: no cation placement within {tilt_deg} degrees "
+                         f"of its outward direction has it as the closest contact")
+    symmetry = solvent.symmetry if solvent.symmetry is not None else np.arange(len(solvent.numbers))
+    return QMStructure(
+        numbers=np.concatenate([cation.numbers, solvent.numbers]),
+        positions=np.concatenate([place[None], positions]),
+        charge=cation.charge + solvent.charge,
+        multiplicity=1 + (cation.multiplicity - 1) + (solvent.multiplicity - 1),
+        fragments=np.repeat([0, 1], [1, len(solvent.numbers)]),
+        fragment_charges=[cation.charge, solvent.charge],
+        fragment_multiplicities=[cation.multiplicity, solvent.multiplicity],
+        symmetry=np.concatenate([[0], symmetry + 1]),
+        provenance={"kind": "dimer", "site": int(site), "distance": float(r)},
+    )

@@ -1,0 +1,68 @@
+"""The shipped cation binding-site dimers data/qm/ion_sites_v1_gfn2.h5.gz: every cation on every
+symmetry-distinct donor atom of every solvent that has one, at the recipe's distances, with the
+attractive well and its repulsive wall both sampled, and reproducible by relabelling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from elyte.cli.label import load_recipe
+from elyte.labels.compute import label_structure
+from elyte.labels.engines import make_backend
+from elyte.labels.inputs import structure_from_record
+from elyte.labels.sampling.binding import binding_sites
+from elyte.labels.sampling.molecules import embed
+
+from .conftest import shipped_records
+
+REQUESTS = ["energy", "forces", "dipole", "charges_mulliken", "dftd4", "interaction_energy"]
+
+
+@pytest.fixture(scope="module")
+def records():
+    return shipped_records("ion_sites_v1_gfn2.h5.gz")
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    return load_recipe("ion_sites_v1")
+
+
+def test_every_cation_sits_on_every_site_of_every_solvent(records, recipe):
+    cfg = recipe["binding_sites"]
+    solvents = {name: embed(smiles, 1)[0] for name, smiles in recipe["species"].items()}  # RDKit order, as stored
+    dimers = [r for r in records if r.provenance["kind"] == "dimer"]
+    found = {}
+    for r in dimers:
+        key = (*r.provenance["partners"], r.provenance["site"])
+        found[key] = found.get(key, 0) + 1
+    expected = {(c, s, site) for c in cfg["cations"] for s in cfg["solvents"] for site in binding_sites(solvents[s])}
+    assert set(found) == expected and set(found.values()) == {cfg["per_site"]}
+    for r in dimers:
+        cation, solvent = r.provenance["partners"]
+        lo, hi = cfg["distance"][cation]
+        dist = np.linalg.norm(r.positions[1:] - r.positions[0], axis=1)
+        assert np.argmin(dist) == r.provenance["site"] and lo <= dist.min() <= hi
+
+
+def test_the_well_and_its_wall_are_sampled(records):
+    """Li+ on a carbonyl or ether O: bound by tens of kcal/mol near 2 A, less bound at the shortest distances."""
+    rows = [(r.provenance["distance"], float(r.labels["interaction_energy"])) for r in records
+            if r.provenance["kind"] == "dimer" and r.provenance["partners"][0] == "Li" and r.numbers[r.provenance["site"] + 1] == 8]
+    distance, energy = np.array(rows).T
+    assert energy[(distance > 1.8) & (distance < 2.2)].mean() < -30.0
+    assert energy[distance < 1.55].mean() > energy[(distance > 1.8) & (distance < 2.2)].mean() + 5.0
+    assert np.all(energy[distance > 2.8] < 0)
+
+
+def test_relabelling_reproduces_stored_labels(records):
+    backend = make_backend({"name": "xtb"})
+    rng = np.random.default_rng(2)
+    for k in rng.choice(len(records), size=3, replace=False):
+        record = records[k]
+        fresh = label_structure(backend, structure_from_record(record), REQUESTS if "fragments" in record.provenance
+                                else REQUESTS[:-1])
+        assert set(fresh) == set(record.labels)
+        for name, value in fresh.items():
+            np.testing.assert_allclose(value, record.labels[name], rtol=1e-6, atol=1e-5)
