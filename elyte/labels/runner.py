@@ -104,6 +104,18 @@ class RunSummary:
         return "\n".join(lines)
 
 
+def _check_counterpoise(store: LabelStore, counterpoise: bool) -> None:
+    """Refuse to resume a store whose interaction energies were computed the other way: the record
+    key (structure and method) does not hold the counterpoise choice, so the two would mix."""
+    for record in store:
+        if "interaction_energy" in record.labels:
+            if bool(record.provenance.get("counterpoise", False)) != counterpoise:
+                done = "with" if not counterpoise else "without"
+                raise ValueError(f"{store.path} holds interaction energies computed {done} counterpoise correction; "
+                                 f"label into another store or set counterpoise={str(not counterpoise).lower()}")
+            return
+
+
 def run(structures: Sequence[QMStructure], spec: Mapping, requests: Collection[str], store_path: str | Path,
         workers: int = 1, threads: int = 1, counterpoise: bool = False) -> RunSummary:
     """Label ``structures`` with the backend ``spec`` into the store at ``store_path``.
@@ -120,6 +132,8 @@ def run(structures: Sequence[QMStructure], spec: Mapping, requests: Collection[s
     summary = RunSummary(method=backend.method, total=len(structures))
     start = time.perf_counter()
     with LabelStore(store_path) as store:
+        if "interaction_energy" in requests:
+            _check_counterpoise(store, counterpoise)
         todo = [s for s in structures if s.record(backend.method).key() not in store]
         summary.skipped = len(structures) - len(todo)
 

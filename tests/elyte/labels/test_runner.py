@@ -88,6 +88,15 @@ def test_a_store_is_relabelled_at_another_level_with_its_fragments(tmp_path):
     assert summary.labelled == {"dimer": 2}
     with LabelStore(tmp_path / "gfn1.h5", "r") as store:
         assert all(r.method == "gfn1-xtb" and "interaction_energy" in r.labels for r in store)
+    # a store whose interaction energies carry the other counterpoise choice is not resumed into
+    with LabelStore(tmp_path / "gfn1.h5", "r") as store:
+        record = next(iter(store))
+    record.provenance["counterpoise"] = True
+    with LabelStore(tmp_path / "cp.h5") as store:
+        store.add(record)
+    with pytest.raises(ValueError, match="computed with counterpoise correction; label into another store"):
+        run(again, {"name": "xtb", "method": "GFN1-xTB"}, REQUESTS, tmp_path / "cp.h5")
+    assert run(again, {"name": "xtb", "method": "GFN1-xTB"}, REQUESTS[:1], tmp_path / "cp.h5").labelled
 
 
 def test_process_workers_give_the_same_labels(tmp_path):
