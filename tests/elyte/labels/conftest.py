@@ -50,3 +50,23 @@ def shipped_records(file_name: str) -> list:
 
     with LabelStore(data_dir() / "qm" / file_name, "r") as store:
         return list(store)
+
+
+GFN2_REQUESTS = ["energy", "forces", "dipole", "charges_mulliken", "dftd4", "interaction_energy"]
+
+
+def assert_gfn2_relabelling_reproduces(records: list, count: int, seed: int) -> None:
+    """GFN2-xTB labels computed afresh for ``count`` random ``records`` equal the stored ones (the
+    interaction energy only for records with fragments)."""
+    from elyte.labels.compute import label_structure
+    from elyte.labels.engines import make_backend
+    from elyte.labels.inputs import structure_from_record
+
+    backend = make_backend({"name": "xtb"})
+    for k in np.random.default_rng(seed).choice(len(records), size=count, replace=False):
+        record = records[k]
+        requests = GFN2_REQUESTS if "fragments" in record.provenance else GFN2_REQUESTS[:-1]
+        fresh = label_structure(backend, structure_from_record(record), requests)
+        assert set(fresh) == set(record.labels)
+        for name, value in fresh.items():
+            np.testing.assert_allclose(value, record.labels[name], rtol=1e-6, atol=1e-5)

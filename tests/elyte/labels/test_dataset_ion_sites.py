@@ -8,15 +8,10 @@ import numpy as np
 import pytest
 
 from elyte.cli.label import load_recipe
-from elyte.labels.compute import label_structure
-from elyte.labels.engines import make_backend
-from elyte.labels.inputs import structure_from_record
 from elyte.labels.sampling.binding import binding_sites
 from elyte.labels.sampling.molecules import embed
 
-from .conftest import shipped_records
-
-REQUESTS = ["energy", "forces", "dipole", "charges_mulliken", "dftd4", "interaction_energy"]
+from .conftest import assert_gfn2_relabelling_reproduces, shipped_records
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +52,4 @@ def test_the_well_and_its_wall_are_sampled(records):
 
 
 def test_relabelling_reproduces_stored_labels(records):
-    backend = make_backend({"name": "xtb"})
-    rng = np.random.default_rng(2)
-    for k in rng.choice(len(records), size=3, replace=False):
-        record = records[k]
-        fresh = label_structure(backend, structure_from_record(record), REQUESTS if "fragments" in record.provenance
-                                else REQUESTS[:-1])
-        assert set(fresh) == set(record.labels)
-        for name, value in fresh.items():
-            np.testing.assert_allclose(value, record.labels[name], rtol=1e-6, atol=1e-5)
+    assert_gfn2_relabelling_reproduces(records, 3, seed=2)

@@ -8,16 +8,11 @@ import numpy as np
 import pytest
 
 from elyte.cli.label import load_recipe
-from elyte.labels.compute import label_structure
-from elyte.labels.engines import make_backend
 from elyte.labels.esp import vdw_radius
-from elyte.labels.inputs import structure_from_record
 
-from .conftest import shipped_records
+from .conftest import assert_gfn2_relabelling_reproduces, shipped_records
 
 pytestmark = pytest.mark.slow
-
-REQUESTS = ["energy", "forces", "dipole", "charges_mulliken", "dftd4", "interaction_energy"]
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +55,4 @@ def test_contact_ratios_span_the_repulsive_wall(records, recipe):
 
 
 def test_relabelling_reproduces_stored_labels(records):
-    backend = make_backend({"name": "xtb"})
-    rng = np.random.default_rng(1)
-    for k in rng.choice(len(records), size=3, replace=False):
-        record = records[k]
-        fresh = label_structure(backend, structure_from_record(record), REQUESTS if "fragments" in record.provenance
-                                else REQUESTS[:-1])
-        assert set(fresh) == set(record.labels)
-        for name, value in fresh.items():
-            np.testing.assert_allclose(value, record.labels[name], rtol=1e-6, atol=1e-5)
+    assert_gfn2_relabelling_reproduces(records, 3, seed=1)

@@ -12,15 +12,10 @@ from rdkit import Chem
 from rdkit.Chem import rdMolTransforms
 
 from elyte.cli.label import load_recipe
-from elyte.labels.compute import label_structure
-from elyte.labels.engines import make_backend
-from elyte.labels.inputs import structure_from_record
 from elyte.labels.sampling.molecules import molecule
 from elyte.labels.sampling.torsions import rotatable_dihedrals
 
-from .conftest import shipped_records
-
-REQUESTS = ["energy", "forces", "dipole", "charges_mulliken", "dftd4"]
+from .conftest import assert_gfn2_relabelling_reproduces, shipped_records
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +63,5 @@ def test_points_hold_their_angles_and_profiles_are_physical(scans):
 
 
 def test_relabelling_reproduces_stored_labels(records):
-    backend = make_backend({"name": "xtb"})
-    rng = np.random.default_rng(2)
-    for k in rng.choice(len(records), size=3, replace=False):
-        fresh = label_structure(backend, structure_from_record(records[k]), REQUESTS)
-        assert set(fresh) == set(records[k].labels)
-        for name, value in fresh.items():
-            np.testing.assert_allclose(value, records[k].labels[name], rtol=1e-6, atol=1e-5)
+    assert_gfn2_relabelling_reproduces(records, 3, seed=2)
+
