@@ -20,25 +20,36 @@ _BOND_TOLERANCE = 1.2  # bonded: distance below this times the sum of covalent r
 _TRIES = 50
 
 
+def _bonded(positions: np.ndarray, numbers: np.ndarray, site: int) -> np.ndarray:
+    """Mask of the atoms bonded to ``site`` (closer than 1.2 times the sum of covalent radii)."""
+    radii = np.array([elements.covalent_radius(int(z)) for z in numbers])
+    dist = np.linalg.norm(positions - positions[site], axis=1)
+    return (dist > 0) & (dist < _BOND_TOLERANCE * (radii + radii[site]))
+
+
 def binding_sites(solvent: QMStructure) -> list[int]:
-    """Donor atoms of ``solvent``, one per symmetry class (the lowest index), in atom order."""
+    """Donor atoms of ``solvent`` with a lone pair to offer (N and S with at most three bonded
+    neighbours: not an ammonium N or a sulfonyl S), one per symmetry class (the lowest index), in atom
+    order."""
     symmetry = solvent.symmetry if solvent.symmetry is not None else np.arange(len(solvent.numbers))
     sites, seen = [], set()
     for i, z in enumerate(solvent.numbers):
-        if int(z) in DONORS and int(symmetry[i]) not in seen:
-            seen.add(int(symmetry[i]))
-            sites.append(i)
+        if int(z) not in DONORS or int(symmetry[i]) in seen:
+            continue
+        if int(z) in (7, 16) and _bonded(solvent.positions, solvent.numbers, i).sum() > 3:
+            continue
+        seen.add(int(symmetry[i]))
+        sites.append(i)
     return sites
 
 
 def outward_direction(positions: np.ndarray, numbers: np.ndarray, site: int) -> np.ndarray:
     """Unit vector from atom ``site`` away from its bonded neighbours (minus the mean of the unit bond
     vectors); away from the molecule's centre when that vanishes (linear environments, lone atoms)."""
-    radii = np.array([elements.covalent_radius(int(z)) for z in numbers])
     bonds = positions - positions[site]
-    dist = np.linalg.norm(bonds, axis=1)
-    bonded = (dist > 0) & (dist < _BOND_TOLERANCE * (radii + radii[site]))
-    away = -(bonds[bonded] / dist[bonded, None]).sum(axis=0) if bonded.any() else np.zeros(3)
+    bonded = _bonded(positions, numbers, site)
+    unit = bonds[bonded] / np.linalg.norm(bonds[bonded], axis=1, keepdims=True)
+    away = -unit.sum(axis=0) if bonded.any() else np.zeros(3)
     if np.linalg.norm(away) < 1e-3:
         away = positions[site] - positions.mean(axis=0)
     if np.linalg.norm(away) < 1e-3:

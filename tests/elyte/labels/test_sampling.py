@@ -87,6 +87,10 @@ def test_binding_sites_are_the_symmetry_distinct_donor_atoms():
     assert [int(ec.numbers[i]) for i in sites] == [8, 8]  # the carbonyl O and one of the two ring O
     assert len({int(ec.symmetry[i]) for i in sites}) == 2
     assert binding_sites(benzene) == []
+    # a sulfoxide S has a lone pair, a sulfonyl S (four neighbours) none
+    dmso, fsi = embed("CS(C)=O", 1)[0], embed("O=S(=O)(F)[N-]S(=O)(=O)F", 1)[0]
+    assert sorted(int(dmso.numbers[i]) for i in binding_sites(dmso)) == [8, 16]
+    assert sorted(int(fsi.numbers[i]) for i in binding_sites(fsi)) == [7, 8, 9]
     # the carbonyl O points away from its carbon, along the C=O bond
     axis = outward_direction(ec.positions, ec.numbers, 0)
     bond = ec.positions[0] - ec.positions[1]
