@@ -12,7 +12,7 @@ import torch
 from elyte.box import conformer
 from elyte.formulation import Species
 from elyte.labels.store import LabelStore
-from elyte.paths import data_dir
+from elyte.paths import config_dir, data_dir
 from polff.energy import interaction_energy
 from polff.fit.losses import WALL_BARRIER, pair_barriers
 from polff.forcefield import GNNParameters
@@ -20,6 +20,7 @@ from polff.params import Ensemble, default_model_dir
 
 MAX_REPULSIVE_BIAS = 1.0  # kcal/mol; the first shipped model: -3.3 (all solvents), the shipped one +0.1
 MAX_DIMER_MAE = 0.6  # kcal/mol; the first shipped model: 0.85, the shipped one 0.32
+MAX_MINIMA_MAE = 10.0  # kcal/mol, cation-solvent minima; v2: 28, the v4 candidate: 4.6
 SPECIES = {"EC": "O=C1OCCO1", "Li": "[Li+]", "PF6": "F[P-](F)(F)(F)(F)F", "TFSI": "O=S(=O)([N-]S(=O)(=O)C(F)(F)F)C(F)(F)F",
            "acetonitrile": "CC#N", "water": "O", "DME": "COCCOC"}
 
@@ -83,3 +84,61 @@ def test_close_solvent_contacts_are_repulsive():
     assert repulsive.sum() >= 10
     assert abs(np.mean(model[repulsive] - qm[repulsive])) < MAX_REPULSIVE_BIAS
     assert np.mean(np.abs(model - qm)) < MAX_DIMER_MAE
+
+
+@pytest.mark.xfail(strict=True, reason="v2 is erratic at the cation-solvent minima (MAE 28 kcal/mol, "
+                   "docs/polff_validation.md); a model that passes must drop this mark")
+def test_cations_bind_at_their_first_shell_distances():
+    """The 22 Li+/Na+-solvent dimers at their GFN2-xTB minima (Li-O 1.63-1.87 A,
+    data/qm/ion_solvent_minima_v1_gfn2.h5.gz, never trained on): the shipped v2 model, trained without
+    binding-site dimers, is erratic there (MAE 28 kcal/mol, Na+-DMC repulsive by +83); a model trained
+    with them (v4 candidate) binds every one, within 11 kcal/mol of GFN2-xTB (which overbinds DFT by 6-21)."""
+    from elyte.cli.label import load_recipe
+
+    smiles = load_recipe("electrolyte_v1")["species"]
+    with LabelStore(data_dir() / "qm" / "ion_solvent_minima_v1_gfn2.h5.gz", "r") as store:
+        records = list(store)
+    source = GNNParameters(default_model_dir())
+    params = {}
+    rows = []
+    for r in records:
+        partners = r.provenance["partners"]
+        for name in partners:
+            params.setdefault(name, source(Species.from_smiles(name, smiles[name])))
+        rows.append((float(r.labels["interaction_energy"]),
+                     interaction_energy([params[n] for n in partners], torch.tensor(r.positions))))
+    qm, model = np.array(rows).T
+    assert len(qm) == 22 and np.all(model < 0)
+    assert np.abs(model - qm).max() < 20.0
+    assert np.mean(np.abs(model - qm)) < MAX_MINIMA_MAE
+
+
+@pytest.mark.slow
+def test_ions_keep_their_shell_in_a_minimized_electrolyte(tmp_path):
+    """1 M LiPF6 in EC:DMC (the main job's formulation, ~400 atoms), packed and minimized with the
+    shipped ensemble: every Li+ keeps its distance from every atom (closest > 1.6 A; Li-O is ~1.9-2.2 A
+    in the first shell). A model trained with binding-site dimers from Li-O 1.45 A only (v4 candidate,
+    docs/polff_validation.md) let Li+ collapse onto carbonyl oxygens (1.26 A) and into PF6- (Li-P 1.0 A)."""
+    from omegaconf import OmegaConf
+
+    from elyte.formulation import compose, from_config
+    from elyte.pipeline.protocol import Protocol
+    from elyte.pipeline.simulate import run_liquid
+    from polff.forcefield import PolffForceField
+
+    formulation = from_config(OmegaConf.to_container(OmegaConf.load(config_dir() / "formulation" / "lipf6_ec_dmc.yaml"))
+                              | {"size": 400})
+    protocol = Protocol.from_config({"name": "minimize only", "stages": {"minimize": {"steps": 500}}})
+    run = run_liquid(PolffForceField(GNNParameters(default_model_dir()), cutoff=6.0), protocol, compose(formulation),
+                     298.15, 1.0, tmp_path / "T298", seed=3, platform="CPU", threads=1)
+    final = run.stages["minimize"].final
+    symbols = np.array([a.element.symbol for a in run.topology.atoms()])
+    lithium = np.flatnonzero(symbols == "Li")
+    assert len(lithium) >= 2
+    cell = np.diag(final.box)  # packed boxes are cubic
+    for li in lithium:
+        d = final.positions - final.positions[li]
+        d -= cell * np.round(d / cell)
+        distance = np.linalg.norm(d, axis=1)
+        distance[li] = np.inf
+        assert distance.min() > 1.6, (li, symbols[np.argmin(distance)], distance.min())
