@@ -48,7 +48,8 @@ from polff.terms.repulsion import repulsion_pairs
 log = logging.getLogger(__name__)
 
 LOSS_TERMS = ("charge", "alpha", "c6", "rvdw", "bonded", "energy", "forces", "interaction", "damping", "wall",
-              "prior")
+              "contact_wall", "prior")
+PAIR_FIELDS = ("eps", "lamb", "rvdw", "c6", "ct_eps", "ct_lamb")  # the per-atom outputs a pair barrier reads
 ATOM_TARGET_TERMS = tuple(TARGET_LABELS)  # per-atom targets: charge, alpha, c6, rvdw
 RELATIVE = ("bond_k", "angle_k")  # force constants compared relatively: they span two decades
 TERM_KINDS = {"bond_k": "bonds", "bond_length": "bonds", "angle_k": "angles", "angle_theta": "angles",
@@ -166,6 +167,17 @@ def wall_penalty(batch: GraphBatch, outputs: dict[str, torch.Tensor]) -> torch.T
     return (torch.relu(WALL_BARRIER - barrier) / WALL_BARRIER).square().mean()
 
 
+def contact_wall_penalty(fragment_outputs: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+    """:func:`wall_penalty` over the pairs of atoms of different fragments of a dimer or cluster: the
+    pairs that meet between molecules (Li+ and the P of PF6-), which no single molecule holds."""
+    params = {k: torch.cat([o[k] for o in fragment_outputs]) for k in PAIR_FIELDS}
+    owner = torch.cat([torch.full((len(o["eps"]),), f) for f, o in enumerate(fragment_outputs)])
+    i, j = torch.triu_indices(len(owner), len(owner), 1)
+    between = owner[i] != owner[j]
+    barrier = pair_barriers(params, i[between], j[between]).double()
+    return (torch.relu(WALL_BARRIER - barrier) / WALL_BARRIER).square().mean()
+
+
 def prior_penalty(batch: GraphBatch, outputs: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean squared distance of the outputs from their priors (log space where the bound is)."""
     parts = []
@@ -257,10 +269,11 @@ class FitLoss:
     def drop_missing(self, molecules: list[MoleculeItem], clusters: list[ClusterItem]) -> list[str]:
         """Remove the terms no item has labels for (logged, with the label each needs); return them."""
         needs = TARGET_LABELS | {"bonded": "hessian", "energy": "energy (two or more conformers)", "forces": "forces",
-                                 "interaction": "interaction_energy (dimers or clusters)"}
+                                 "interaction": "interaction_energy (dimers or clusters)",
+                                 "contact_wall": "interaction_energy (dimers or clusters)"}
         missing = []
         for term in sorted(self.terms):
-            if term == "interaction":
+            if term in ("interaction", "contact_wall"):
                 present = bool(clusters)
             elif term in REGULARISERS:
                 present = bool(molecules or clusters)
@@ -294,6 +307,9 @@ class FitLoss:
                     self.skipped.append(item.key)
                     continue
                 sums.setdefault("interaction", []).append(error.square())
+        if "contact_wall" in self.terms:
+            for item, fragment_outputs in clusters:
+                sums.setdefault("contact_wall", []).append(contact_wall_penalty(fragment_outputs))
         for batch, outputs in _distinct(molecules, clusters):
             for term in REGULARISERS:
                 if term in self.terms:

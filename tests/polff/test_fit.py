@@ -564,3 +564,24 @@ def test_wall_penalty_finds_pairs_that_collapse_at_short_range():
     assert float(pair_barriers(collapsing, i, j)) < WALL_BARRIER and float(penalty) > 0.0
     penalty.backward()
     assert collapsing["ct_eps"].grad[0] > 0 and collapsing["eps"].grad[0] < 0  # less CT, more repulsion
+
+
+def test_contact_wall_penalty_takes_the_pairs_between_fragments_only():
+    from polff.fit.losses import WALL_BARRIER, contact_wall_penalty, pair_barriers
+
+    def atoms(n, ct_eps, ct_lamb, eps):
+        one = lambda v: torch.full((n,), v, dtype=torch.float64, requires_grad=True)  # noqa: E731
+        return {"eps": one(eps), "lamb": one(3.7), "rvdw": one(0.95), "c6": one(250.0),
+                "ct_eps": one(ct_eps), "ct_lamb": one(ct_lamb)}
+
+    safe = lambda n: atoms(n, 500.0, 0.6, 250.0)  # noqa: E731  (barrier above WALL_BARRIER)
+    collapsing = lambda n: atoms(n, 6500.0, 0.55, 100.0)  # noqa: E731
+    assert float(contact_wall_penalty([safe(3), safe(2)])) == 0.0
+    # two collapsing atoms in one fragment: their own pair is the wall loss's, not this one's
+    a, b = collapsing(2), collapsing(1)
+    penalty = contact_wall_penalty([a, b])
+    both = {k: torch.cat([a[k], b[k]]) for k in a}
+    expected = pair_barriers(both, torch.tensor([0, 1]), torch.tensor([2, 2]))
+    assert float(penalty) == pytest.approx(float(((WALL_BARRIER - expected) / WALL_BARRIER).square().mean()))
+    penalty.backward()
+    assert b["ct_eps"].grad[0] > 0 and b["eps"].grad[0] < 0  # less charge transfer, more repulsion
