@@ -1,6 +1,7 @@
-"""The shipped cation binding-site dimers data/qm/ion_sites_v1_gfn2.h5.gz: every cation on every
-symmetry-distinct donor atom of every solvent that has one, at the recipe's distances, with the
-attractive well and its repulsive wall both sampled, and reproducible by relabelling."""
+"""The shipped cation binding-site dimers data/qm/ion_sites_v{1,2}_gfn2.h5.gz: every cation on every
+symmetry-distinct donor atom of every partner that has one (v2: the anions too, from closer in), at
+the recipe's distances, with the attractive well and its repulsive wall both sampled, and
+reproducible by relabelling."""
 
 from __future__ import annotations
 
@@ -14,14 +15,19 @@ from elyte.labels.sampling.molecules import embed
 from .conftest import assert_gfn2_relabelling_reproduces, shipped_records
 
 
-@pytest.fixture(scope="module")
-def records():
-    return shipped_records("ion_sites_v1_gfn2.h5.gz")
+@pytest.fixture(scope="module", params=["ion_sites_v1", "ion_sites_v2"])
+def version(request):
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def recipe():
-    return load_recipe("ion_sites_v1")
+def records(version):
+    return shipped_records(f"{version}_gfn2.h5.gz")
+
+
+@pytest.fixture(scope="module")
+def recipe(version):
+    return load_recipe(version)
 
 
 def test_every_cation_sits_on_every_site_of_every_solvent(records, recipe):
