@@ -159,12 +159,16 @@ def pair_barriers(outputs: dict[str, torch.Tensor], i: torch.Tensor, j: torch.Te
     return WALL_SOFTNESS * torch.logsumexp(energy / WALL_SOFTNESS, 0) - energy[-1]
 
 
+def _shortfall(barrier: torch.Tensor) -> torch.Tensor:
+    """Mean of (relu(B - barrier) / B)^2 over pairs, B = ``WALL_BARRIER``."""
+    return (torch.relu(WALL_BARRIER - barrier.double()) / WALL_BARRIER).square().mean()
+
+
 def wall_penalty(batch: GraphBatch, outputs: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean over the molecule's atom pairs (i <= j) of (relu(B - barrier) / B)^2, B = ``WALL_BARRIER``."""
     n = outputs["eps"].shape[0]
     i, j = torch.triu_indices(n, n)
-    barrier = pair_barriers(outputs, i, j).double()
-    return (torch.relu(WALL_BARRIER - barrier) / WALL_BARRIER).square().mean()
+    return _shortfall(pair_barriers(outputs, i, j))
 
 
 def contact_wall_penalty(fragment_outputs: list[dict[str, torch.Tensor]]) -> torch.Tensor:
@@ -174,8 +178,7 @@ def contact_wall_penalty(fragment_outputs: list[dict[str, torch.Tensor]]) -> tor
     owner = torch.cat([torch.full((len(o["eps"]),), f) for f, o in enumerate(fragment_outputs)])
     i, j = torch.triu_indices(len(owner), len(owner), 1)
     between = owner[i] != owner[j]
-    barrier = pair_barriers(params, i[between], j[between]).double()
-    return (torch.relu(WALL_BARRIER - barrier) / WALL_BARRIER).square().mean()
+    return _shortfall(pair_barriers(params, i[between], j[between]))
 
 
 def prior_penalty(batch: GraphBatch, outputs: dict[str, torch.Tensor]) -> torch.Tensor:

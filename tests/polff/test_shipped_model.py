@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from elyte.box import conformer
+from elyte.cli.label import load_recipe
 from elyte.formulation import Species
 from elyte.labels.store import LabelStore
 from elyte.paths import config_dir, data_dir
@@ -61,24 +62,25 @@ def test_every_pair_keeps_a_short_range_barrier(predicted):
     assert float(barriers.min()) > 0.75 * WALL_BARRIER
 
 
+def qm_and_model(store: str, smiles: dict[str, str], keep) -> tuple[np.ndarray, np.ndarray]:
+    """GFN2-xTB and shipped-model (ensemble-mean parameters) interaction energies (kcal/mol) of the
+    dimers of ``data/qm/<store>`` whose partner names pass ``keep``; SMILES by partner name."""
+    with LabelStore(data_dir() / "qm" / store, "r") as store_:
+        records = [r for r in store_ if r.provenance["kind"] == "dimer" and keep(r.provenance["partners"])]
+    source = GNNParameters(default_model_dir())
+    params = {n: source(Species.from_smiles(n, smiles[n])) for n in {p for r in records for p in r.provenance["partners"]}}
+    rows = [(float(r.labels["interaction_energy"]),
+             interaction_energy([params[n] for n in r.provenance["partners"]], torch.tensor(r.positions))) for r in records]
+    return np.array(rows).T
+
+
 def test_close_solvent_contacts_are_repulsive():
     """The first shipped model collapsed neat liquids: at closest contacts below ~0.8 of the Bondi
     radii sum it bound two solvent molecules that GFN2-xTB repels (mean error -3.3 kcal/mol on the
     dimers above +2 kcal/mol). Dimers of six solvents from data/qm/solvent_dimers_v1_gfn2.h5.gz."""
     names = {"DMC", "EC", "acetonitrile", "THF", "water", "benzene"}
-    with LabelStore(data_dir() / "qm" / "solvent_dimers_v1_gfn2.h5.gz", "r") as store:
-        records = list(store)
-    smiles = {r.provenance["name"]: r.provenance["smiles"] for r in records if r.provenance["kind"] == "conformer"}
-    source = GNNParameters(default_model_dir())
-    params = {n: source(Species.from_smiles(n, smiles[n])) for n in names}
-    rows = []
-    for r in records:
-        partners = tuple(r.provenance.get("partners", ()))
-        if r.provenance["kind"] != "dimer" or not set(partners) <= names:
-            continue
-        model = interaction_energy([params[n] for n in partners], torch.tensor(r.positions))
-        rows.append((float(r.labels["interaction_energy"]), model))
-    qm, model = np.array(rows).T
+    smiles = load_recipe("electrolyte_v1")["species"]
+    qm, model = qm_and_model("solvent_dimers_v1_gfn2.h5.gz", smiles, lambda partners: set(partners) <= names)
     assert len(qm) == 21 * 6
     repulsive = qm > 2.0
     assert repulsive.sum() >= 10
@@ -93,21 +95,8 @@ def test_cations_bind_at_their_first_shell_distances():
     data/qm/ion_solvent_minima_v1_gfn2.h5.gz, never trained on): the shipped v2 model, trained without
     binding-site dimers, is erratic there (MAE 28 kcal/mol, Na+-DMC repulsive by +83); a model trained
     with them (v4 candidate) binds every one, within 11 kcal/mol of GFN2-xTB (which overbinds DFT by 6-21)."""
-    from elyte.cli.label import load_recipe
-
     smiles = load_recipe("electrolyte_v1")["species"]
-    with LabelStore(data_dir() / "qm" / "ion_solvent_minima_v1_gfn2.h5.gz", "r") as store:
-        records = list(store)
-    source = GNNParameters(default_model_dir())
-    params = {}
-    rows = []
-    for r in records:
-        partners = r.provenance["partners"]
-        for name in partners:
-            params.setdefault(name, source(Species.from_smiles(name, smiles[name])))
-        rows.append((float(r.labels["interaction_energy"]),
-                     interaction_energy([params[n] for n in partners], torch.tensor(r.positions))))
-    qm, model = np.array(rows).T
+    qm, model = qm_and_model("ion_solvent_minima_v1_gfn2.h5.gz", smiles, lambda partners: True)
     assert len(qm) == 22 and np.all(model < 0)
     assert np.abs(model - qm).max() < 20.0
     assert np.mean(np.abs(model - qm)) < MAX_MINIMA_MAE
