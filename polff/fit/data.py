@@ -48,6 +48,7 @@ class FitMolecule:
     forces: np.ndarray | None  # [C, N, 3] kcal/mol/A, None unless every conformer has them
     atom_labels: dict[str, np.ndarray] = field(default_factory=dict)  # name -> [R, N], one row per record
     hessian: tuple[np.ndarray, np.ndarray] | None = None  # (positions [N, 3], Hessian [3N, 3N] kcal/mol/A^2)
+    polarizability: float | None = None  # A^3, isotropic molecular (finite field), mean over records
 
     @property
     def key(self) -> str:
@@ -108,11 +109,13 @@ def _molecule(smiles: str, method: str, records: list[Record]) -> FitMolecule:
     atom_labels = {k: np.stack([r.labels[k] for r in records if k in r.labels])
                    for k in ATOM_LABELS if any(k in r.labels for r in records)}
     hessian = next(((r.positions, r.labels["hessian"]) for r in records if "hessian" in r.labels), None)
+    tensors = [r.labels["polarizability"] for r in records if "polarizability" in r.labels]
+    polarizability = float(np.mean([np.trace(t) / 3 for t in tensors])) if tensors else None
     return FitMolecule(
         smiles=smiles, method=method, name=name,
         positions=np.stack([r.positions for r in with_energy]) if with_energy else np.zeros((0, n, 3)),
         energies=np.array([float(r.labels["energy"]) for r in with_energy]),
-        forces=forces, atom_labels=atom_labels, hessian=hessian,
+        forces=forces, atom_labels=atom_labels, hessian=hessian, polarizability=polarizability,
     )
 
 

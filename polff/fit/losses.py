@@ -3,7 +3,7 @@
 | term | per item | unit of the mean |
 |---|---|---|
 | ``charge`` | mean over atoms of (q - q_ESP)^2 | e^2 |
-| ``alpha`` | mean over atoms of (alpha - alpha_dftd4)^2 | A^6 |
+| ``alpha`` | mean over atoms of (alpha - alpha_QM)^2 (dftd4 in molecules, finite field for bare ions), or of ((alpha - alpha_QM) / alpha_QM)^2 with ``relative_alpha`` | A^6 or 1 |
 | ``c6`` | mean over atoms of (C6 - C6_dftd4)^2 | (kcal/mol A^6)^2 |
 | ``rvdw`` | mean over atoms of (R - R_TS)^2 | A^2 |
 | ``bonded`` | mean of: relative (k - k_Sem)/k_Sem squared for bonds and angles, (r0 - r_Sem)^2, (theta0 - theta_Sem)^2 | 1, A^2, rad^2 |
@@ -212,12 +212,13 @@ def conformer_energies(item: MoleculeItem, outputs: dict[str, torch.Tensor], nee
 
 
 def molecule_losses(item: MoleculeItem, outputs: dict[str, torch.Tensor], terms: set[str],
-                    create_graph: bool) -> dict[str, torch.Tensor]:
-    """Every term of ``terms`` this molecule has labels for (unweighted)."""
+                    create_graph: bool, relative_alpha: bool = False) -> dict[str, torch.Tensor]:
+    """Every term of ``terms`` this molecule has labels for (unweighted); ``relative_alpha`` compares
+    polarizabilities by relative error (they span two decades: Li+ 0.03 A^3, I 5 A^3)."""
     out = {}
     for term in ATOM_TARGET_TERMS:
         if term in terms and item.has(term):
-            out[term] = _masked_mse(outputs[term], item.targets[term])
+            out[term] = _masked_mse(outputs[term], item.targets[term], relative_alpha and term == "alpha")
     if "bonded" in terms and item.has("bonded"):
         out["bonded"] = torch.stack([_masked_mse(outputs[n], item.targets[n], n in RELATIVE)
                                      for n in BONDED_TARGETS]).mean()
@@ -262,10 +263,12 @@ def _distinct(molecules: list[tuple[MoleculeItem, dict]], clusters: list[tuple[C
 
 
 class FitLoss:
-    """The weighted sum of the terms with a positive weight; ``weights`` maps term -> weight."""
+    """The weighted sum of the terms with a positive weight; ``weights`` maps term -> weight;
+    ``relative_alpha``: the alpha term by relative error (see :func:`molecule_losses`)."""
 
-    def __init__(self, weights: Mapping[str, float]):
+    def __init__(self, weights: Mapping[str, float], relative_alpha: bool = False):
         self.weights = check_weights(weights)
+        self.relative_alpha = relative_alpha
         self.terms = {k for k, w in self.weights.items() if w > 0}
         self.skipped: list[str] = []  # items left out: polarization catastrophe at the current parameters
 
@@ -296,7 +299,7 @@ class FitLoss:
         sums: dict[str, list[torch.Tensor]] = {}
         for item, outputs in molecules:
             try:
-                values = molecule_losses(item, outputs, self.terms, create_graph)
+                values = molecule_losses(item, outputs, self.terms, create_graph, self.relative_alpha)
             except PolarizationError:
                 self.skipped.append(item.key)
                 continue

@@ -4,13 +4,16 @@
 |---|---|---|
 | ``charge`` (e) | ``charges_esp`` | mean over conformers, averaged over symmetry classes, shifted evenly so the total is the formal charge exactly |
 | ``alpha`` (A^3) | ``atomic_polarizabilities`` (dftd4) | mean over conformers and symmetry classes |
+| ``alpha`` of a bare ion (A^3) | ``polarizability`` (finite field) | a third of the tensor's trace, mean over records |
 | ``c6`` (kcal/mol A^6) | ``c6`` (dftd4, homoatomic) | mean over conformers and symmetry classes |
 | ``rvdw`` (A) | ``volume_ratios`` (Hirshfeld V_eff / V_free) | Tkatchenko-Scheffler scaling R = R_ref(Z) (V_eff / V_free)^(1/3), R_ref the element's prior radius |
 | ``bond_k``, ``bond_length``, ``angle_k``, ``angle_theta`` | ``hessian`` | modified Seminario (:mod:`polff.fit.seminario`) at the Hessian's geometry, averaged over term classes |
 
 dftd4 describes atoms in molecules: for a bare monatomic ion its charge scaling is far off (Li+:
 16.8 A^3 and C6 9900 kcal/mol A^6, about the neutral atom's; the ion's polarizability is ~0.03 A^3),
-so monatomic ions get no alpha or c6 target.
+so monatomic ions get no target from it; their alpha target is their own finite-field polarizability
+where a store has it (``data/qm/ion_polarizabilities_wb97x.h5.gz``: Li+ 0.027, Na+ 0.141 A^3 at
+wB97X/def2-TZVPPD). Without one, cation-solvent interaction energies pull a cation's alpha up tenfold.
 
 Term targets follow the rows of the molecule's :class:`polff.params.graph.MoleculeGraph` (the
 model's output order). A target that cannot be had for one row is NaN there (a non-positive
@@ -79,6 +82,8 @@ def molecule_targets(molecule: FitMolecule, graph: MoleculeGraph) -> dict[str, n
         if TARGET_LABELS[target] in labels and not bare_ion:
             values = symmetric_mean(labels[TARGET_LABELS[target]], classes)
             out[target] = ts_radii(graph.molecule.elements, values) if target == "rvdw" else values
+    if bare_ion and molecule.polarizability is not None:
+        out["alpha"] = np.array([molecule.polarizability])
     if molecule.hessian is not None:
         out |= seminario_targets(graph, *molecule.hessian)
     return out

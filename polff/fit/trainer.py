@@ -42,7 +42,8 @@ class TrainConfig:
     epoch once this much wall time has passed; ``keep_in_training``: molecules (names or SMILES as in
     the stores) that are never held out, for species too few to spare (Li+ in a handful of ions);
     ``keep``: the weights returned, ``best`` (lowest validation loss) or ``last`` (the end of the
-    schedule, for when the validation loss is too noisy to select by)."""
+    schedule, for when the validation loss is too noisy to select by); ``alpha_error``: the alpha loss
+    by ``absolute`` (A^3) or ``relative`` error."""
 
     epochs: int = 100
     batch_size: int = 8
@@ -58,6 +59,7 @@ class TrainConfig:
     dtype: str = "float32"
     max_time_s: float | None = None
     keep: str = "best"
+    alpha_error: str = "absolute"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -65,6 +67,8 @@ class TrainConfig:
                 raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
         if self.keep not in ("best", "last"):
             raise ValueError(f"train.keep must be 'best' or 'last', got {self.keep!r}")
+        if self.alpha_error not in ("absolute", "relative"):
+            raise ValueError(f"train.alpha_error must be 'absolute' or 'relative', got {self.alpha_error!r}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"train.val_fraction must be in [0, 1), got {self.val_fraction}")
         self.keep_in_training = tuple(self.keep_in_training)
@@ -161,7 +165,7 @@ class Trainer:
         self.split, self.config = split, config
         self.model_config = model_config or ParameterizerConfig()
         self.out_dir = Path(out_dir)
-        self.loss = FitLoss(weights)
+        self.loss = FitLoss(weights, relative_alpha=config.alpha_error == "relative")
         if not split.train_molecules and not split.train_clusters:
             raise ValueError("no training data left after the split; lower train.val_fraction or add molecules")
         self.skipped_terms = self.loss.drop_missing(split.train_molecules, split.train_clusters)

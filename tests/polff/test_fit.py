@@ -153,6 +153,31 @@ def test_dftd4_and_volume_targets_are_symmetric_and_left_out_for_bare_ions():
     assert targets("[Li+]", [16.8]) == {}  # Li+ Hirshfeld V/V_free = 0.01 is against the neutral atom
 
 
+def test_a_bare_ion_takes_its_finite_field_polarizability_and_alpha_errors_can_be_relative():
+    from polff.fit.losses import MoleculeItem, molecule_losses
+    from polff.fit.targets import molecule_targets
+
+    tensor = np.diag([0.026, 0.027, 0.028])  # A^3, the mean of two records' traces / 3 is the target
+    records = [Record(np.array([3]), np.zeros((1, 3)), "dft", {"energy": np.asarray(-4570.0), "polarizability": t},
+                      total_charge=1, provenance={"name": "Li", "smiles": "[Li+]"}) for t in (tensor, 2 * tensor)]
+    data = read_records(records)
+    (li,) = data.molecules
+    assert li.polarizability == pytest.approx(0.0405)
+    targets = molecule_targets(li, data.graphs["[Li+]"])
+    np.testing.assert_allclose(targets["alpha"], [0.0405])
+    # relative: the same relative error costs the same on Li+ (0.03 A^3) as on a sulfur (3 A^3)
+    for target in (0.03, 3.0):
+        item = MoleculeItem("x", "[Li+]", make_batch(["[Li+]"]), {"alpha": torch.tensor([target], dtype=torch.float64)},
+                            torch.zeros(0, 1, 3), torch.zeros(0), None)
+        outputs = {"alpha": torch.tensor([1.5 * target])}
+        relative = molecule_losses(item, outputs, {"alpha"}, create_graph=False, relative_alpha=True)
+        assert float(relative["alpha"]) == pytest.approx(0.25)
+        absolute = molecule_losses(item, outputs, {"alpha"}, create_graph=False)
+        assert float(absolute["alpha"]) == pytest.approx((0.5 * target) ** 2)
+    with pytest.raises(ValueError, match="alpha_error"):
+        TrainConfig(alpha_error="log")
+
+
 def test_ts_radii_scale_with_the_cube_root_of_the_volume_ratio():
     prior = element_priors(["C", "H"])["rvdw"]
     np.testing.assert_allclose(ts_radii(["C", "H"], np.array([1.0, 0.729])), prior * [1.0, 0.9])
