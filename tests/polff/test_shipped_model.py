@@ -22,7 +22,7 @@ from polff.params import Ensemble, default_model_dir
 MAX_REPULSIVE_BIAS = 1.0  # kcal/mol; the first shipped model: -3.3 (all solvents), the shipped one +0.1
 MAX_DIMER_MAE = 0.6  # kcal/mol; the first shipped model: 0.85, the shipped one 0.32
 MAX_MINIMA_MAE = 10.0  # kcal/mol, cation-solvent minima; v2: 28, the v4 candidate: 4.6
-SPECIES = {"EC": "O=C1OCCO1", "Li": "[Li+]", "PF6": "F[P-](F)(F)(F)(F)F", "TFSI": "O=S(=O)([N-]S(=O)(=O)C(F)(F)F)C(F)(F)F",
+SPECIES = {"EC": "O=C1OCCO1", "Li": "[Li+]", "Na": "[Na+]", "PF6": "F[P-](F)(F)(F)(F)F", "TFSI": "O=S(=O)([N-]S(=O)(=O)C(F)(F)F)C(F)(F)F",
            "acetonitrile": "CC#N", "water": "O", "DME": "COCCOC"}
 
 
@@ -46,6 +46,20 @@ def test_charges_are_exact_and_symmetric(predicted):
     assert np.ptp(fluorines) < 1e-9 and fluorines[0] < 0
     water = predicted["water"][1].mean
     assert water.charge[0] < -0.4 and water.charge[1] == pytest.approx(water.charge[2], abs=1e-12)
+
+
+@pytest.mark.xfail(strict=True, reason="v2's Na+ polarizability is 0.039 A^3, the free ion's 0.141 (no target for "
+                   "bare ions when it was trained); a model that passes must drop this mark")
+def test_cations_keep_their_free_ion_polarizability(predicted):
+    """The bare cations' polarizabilities within 30 % of the free ions' (finite field,
+    data/qm/ion_polarizabilities_wb97x.h5.gz). Trained on cation-solvent binding-site dimers without
+    that target, three members put Li+ at 0.28-0.58 A^3 and Na+ at 0.69-1.20, 10 and 5 times the free
+    ions' values, deepening the GFN2-xTB wells by induction (docs/polff_validation.md)."""
+    with LabelStore(data_dir() / "qm" / "ion_polarizabilities_wb97x.h5.gz", "r") as store:
+        qm = {r.provenance["name"]: np.trace(r.labels["polarizability"]) / 3 for r in store}
+    for name in ("Li", "Na"):
+        alpha = float(predicted[name][1].mean.alpha[0])
+        assert alpha == pytest.approx(qm[name], rel=0.3), name
 
 
 def test_every_pair_keeps_a_short_range_barrier(predicted):
