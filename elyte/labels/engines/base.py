@@ -9,6 +9,8 @@ into a dict of labels in internal units. Labels (name: shape, unit):
 - ``charges_mulliken`` / ``charges_esp`` / ``charges_hirshfeld``: [N], e
 - ``volume_ratios``: [N], Hirshfeld V_eff / V_free (comes with ``charges_hirshfeld``)
 - ``polarizability``: [3, 3], A^3 (molecular, finite field)
+- ``molecular_c6``: scalar, kcal/mol*A^6 (Casimir-Polder C6 between two copies of the structure, from
+  its linear-response dynamic polarizability at imaginary frequencies; closed shells)
 - ``atomic_polarizabilities``: [N], A^3 and ``c6``: [N], kcal/mol*A^6 (dftd4 atom-in-molecule
   static polarizabilities and homoatomic C6 coefficients)
 - ``esp_points``: [M, 3], A and ``esp_values``: [M], kcal/mol/e (electrostatic potential)
@@ -40,6 +42,7 @@ REQUESTS = {
     "charges_esp": ("charges_esp",),
     "charges_hirshfeld": ("charges_hirshfeld", "volume_ratios"),
     "polarizability": ("polarizability",),
+    "molecular_c6": ("molecular_c6",),
     "dftd4": ("atomic_polarizabilities", "c6"),
     "esp": ("esp_points", "esp_values"),
     "virial": ("virial",),

@@ -4,7 +4,8 @@ CUDA device exists (the same code path: ``mf.to_gpu()``, arrays brought back wit
 Default level: wB97X-D4/def2-SVPD (range-separated hybrid, diffuse functions for anions and
 non-covalent contacts; the D4 dispersion from dftd4 is added to energy and forces). ``xc='hf'``
 gives Hartree-Fock. Serves energy, forces, dipole, Mulliken, Hirshfeld and ESP-fitted charges, the ESP on a
-grid, finite-field polarizability, dftd4 properties; ghost atoms (counterpoise) are supported.
+grid, finite-field polarizability, the Casimir-Polder C6 of small closed-shell species (linear
+response, :mod:`elyte.labels.casimir_polder`), dftd4 properties; ghost atoms (counterpoise) are supported.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Collection
 import numpy as np
 
 from elyte.labels import esp
+from elyte.labels.casimir_polder import casimir_polder_c6, response_spectrum
 from elyte.labels.engines.base import BackendError, check_requests, require
 from elyte.labels.engines.d4 import d4_dispersion, d4_properties
 from elyte.labels.finite_field import polarizability
@@ -25,6 +27,7 @@ from elyte.labels.symmetry import classes_from_geometry
 from elyte.units import (
     ANGSTROM_TO_BOHR,
     BOHR_TO_ANGSTROM,
+    HARTREE_BOHR6_TO_KCAL_ANGSTROM6,
     HARTREE_PER_BOHR_TO_KCAL_PER_ANGSTROM,
     HARTREE_TO_KCAL,
 )
@@ -52,7 +55,7 @@ class PySCFBackend:
     ``resp_restraint`` in atomic units (RESP's 0.0005) scaled internally; ``field_step`` in a.u."""
 
     supported = frozenset({"energy", "forces", "dipole", "charges_mulliken", "charges_esp", "charges_hirshfeld",
-                           "esp", "polarizability", "dftd4"})
+                           "esp", "polarizability", "molecular_c6", "dftd4"})
     ghost_atoms = True
 
     def __init__(self, xc: str = "wb97x", basis: str = "def2-svpd", dispersion: str | None = "d4",
@@ -150,6 +153,8 @@ class PySCFBackend:
             out.update(self._esp_labels(structure, mol, mf, requests))
         if "polarizability" in requests:
             out["polarizability"] = self._polarizability(mol, mf)
+        if "molecular_c6" in requests:
+            out["molecular_c6"] = np.asarray(self._molecular_c6(mf))
         if "dftd4" in requests:
             out.update(d4_properties(structure.numbers, structure.positions, structure.charge))
         return out
@@ -188,6 +193,28 @@ class PySCFBackend:
             out["charges_esp"] = esp.fit_charges(points, values, s.positions, s.charge, symmetry, s.numbers,
                                                  restraint=self.resp_restraint)
         return out
+
+    def _response_spectrum(self, mf) -> tuple[np.ndarray, np.ndarray]:
+        """Excitation energies (Eh) and oscillator strengths of the full RPA spectrum (TDHF / TDDFT
+        response matrices built in memory: small species such as monatomic ions)."""
+        from pyscf.tdscf.rhf import get_ab
+
+        if mf.mol.spin != 0:
+            raise BackendError("molecular_c6 needs a closed-shell structure (multiplicity 1)")
+        mf = mf.to_cpu() if self.gpu else mf
+        a, b = get_ab(mf)
+        occupied = mf.mo_occ > 0
+        orbitals_o, orbitals_v = mf.mo_coeff[:, occupied], mf.mo_coeff[:, ~occupied]
+        pairs = a.shape[0] * a.shape[1]
+        dipoles = np.einsum("xpq,pi,qa->xia", mf.mol.intor("int1e_r"), orbitals_o, orbitals_v).reshape(3, pairs)
+        try:
+            return response_spectrum(a.reshape(pairs, pairs), b.reshape(pairs, pairs), dipoles)
+        except ValueError as err:
+            raise BackendError(str(err)) from err
+
+    def _molecular_c6(self, mf) -> float:
+        """Casimir-Polder C6 (kcal/mol*A^6) of two copies of the structure."""
+        return casimir_polder_c6(*self._response_spectrum(mf)) * HARTREE_BOHR6_TO_KCAL_ANGSTROM6
 
     def _polarizability(self, mol, mf) -> np.ndarray:
         # electrons feel +F.r (charge -1), so the energy falls by mu.F as finite_field expects

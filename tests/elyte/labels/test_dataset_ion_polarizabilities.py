@@ -1,11 +1,13 @@
-"""The shipped store data/qm/ion_polarizabilities_wb97x.h5.gz: the static polarizabilities of the bare
-monatomic cations (finite field, wB97X-D4/def2-TZVPPD), the alpha targets of Li+ and Na+ in polff
-training (dftd4 has none for a bare ion)."""
+"""The shipped store data/qm/ion_polarizabilities_wb97x.h5.gz: the static polarizabilities (finite
+field) and Casimir-Polder C6 (linear response) of the bare monatomic cations at wB97X-D4/def2-TZVPPD,
+the alpha and C6 targets of Li+ and Na+ in polff training (dftd4 has none for a bare ion)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from elyte.units import BOHR3_TO_ANGSTROM3, HARTREE_BOHR6_TO_KCAL_ANGSTROM6
 
 from .conftest import shipped_records
 
@@ -13,6 +15,8 @@ pytest.importorskip("pyscf")
 pytest.importorskip("dftd4")
 
 METHOD = "wb97x-d4/def2-tzvppd"
+IONIZATION_EV = {"Li": 75.64, "Na": 47.29}  # second ionization energies of Li and Na (NIST)
+HARTREE_TO_EV = 27.211386
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +39,17 @@ def test_each_cation_once_with_an_isotropic_polarizability(records):
     assert 0.02 < alpha["Li"] < 0.035 and 0.12 < alpha["Na"] < 0.17
 
 
+def test_c6_of_the_cations_is_that_of_their_neon_and_helium_cores(records):
+    """Li+ (1s^2) and Na+ (2p^6) C6 near the literature's 0.07 and 1.5 Eh Bohr^6; the London estimate
+    3/4 alpha^2 I with the ions' ionization energies (75.6, 47.3 eV) lands within 40 %."""
+    c6 = {r.provenance["name"]: float(r.labels["molecular_c6"]) / HARTREE_BOHR6_TO_KCAL_ANGSTROM6 for r in records}
+    assert c6["Li"] == pytest.approx(0.07, rel=0.1) and c6["Na"] == pytest.approx(1.5, rel=0.1)
+    for r in records:
+        alpha = isotropic(r) / BOHR3_TO_ANGSTROM3
+        london = 0.75 * alpha**2 * IONIZATION_EV[r.provenance["name"]] / HARTREE_TO_EV
+        assert c6[r.provenance["name"]] == pytest.approx(london, rel=0.4)
+
+
 def test_relabelling_reproduces_stored_labels(records):
     from elyte.labels.compute import label_structure
     from elyte.labels.engines import make_backend
@@ -42,6 +57,7 @@ def test_relabelling_reproduces_stored_labels(records):
 
     backend = make_backend({"name": "pyscf", "basis": "def2-tzvppd", "gpu": False})
     for record in records:
-        fresh = label_structure(backend, structure_from_record(record), ["energy", "polarizability"])
+        fresh = label_structure(backend, structure_from_record(record), ["energy", "polarizability", "molecular_c6"])
         assert fresh["energy"] == pytest.approx(float(record.labels["energy"]), abs=1e-4)
         np.testing.assert_allclose(fresh["polarizability"], record.labels["polarizability"], atol=1e-4)
+        assert float(fresh["molecular_c6"]) == pytest.approx(float(record.labels["molecular_c6"]), rel=1e-5)

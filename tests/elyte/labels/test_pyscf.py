@@ -127,3 +127,26 @@ def test_counterpoise_of_an_ion_solvent_dimer(water):
     plain = float(label_structure(backend, dimer, ["energy", "interaction_energy"])["interaction_energy"])
     cp = float(label_structure(backend, dimer, ["energy", "interaction_energy"], counterpoise=True)["interaction_energy"])
     assert plain < cp < -10.0  # kcal/mol
+
+
+def test_molecular_c6_of_helium_and_its_static_limit():
+    """He at HF: the response spectrum's static polarizability is the finite-field one, its oscillator
+    strengths sum to the two electrons, and C6 is near the HF limit (1.38 Eh Bohr^6; exact 1.46)."""
+    from elyte.labels.casimir_polder import polarizability_at
+    from elyte.units import HARTREE_BOHR6_TO_KCAL_ANGSTROM6
+
+    helium = QMStructure(numbers=np.array([2]), positions=np.zeros((1, 3)))
+    backend = make_backend({**HF, "basis": "aug-cc-pvtz", "dispersion": None, "density_fit": False})
+    out = backend.compute(helium, ["energy", "polarizability", "molecular_c6"])
+    assert float(out["molecular_c6"]) / HARTREE_BOHR6_TO_KCAL_ANGSTROM6 == pytest.approx(1.38, rel=0.03)
+    omega, strengths = backend._response_spectrum(backend._scf(backend._mol(helium)))
+    assert strengths.sum() == pytest.approx(2.0, abs=0.01)
+    alpha_ff = np.trace(out["polarizability"]) / 3
+    assert polarizability_at(omega, strengths, 0.0) * BOHR3_TO_ANGSTROM3 == pytest.approx(alpha_ff, rel=1e-3)
+
+
+def test_molecular_c6_needs_a_closed_shell():
+    backend = make_backend({**HF, "dispersion": None})
+    hydrogen = QMStructure(numbers=np.array([1]), positions=np.zeros((1, 3)), multiplicity=2)
+    with pytest.raises(BackendError, match="closed-shell"):
+        backend.compute(hydrogen, ["energy", "molecular_c6"])
