@@ -49,6 +49,7 @@ class FitMolecule:
     atom_labels: dict[str, np.ndarray] = field(default_factory=dict)  # name -> [R, N], one row per record
     hessian: tuple[np.ndarray, np.ndarray] | None = None  # (positions [N, 3], Hessian [3N, 3N] kcal/mol/A^2)
     polarizability: float | None = None  # A^3, isotropic molecular (finite field), mean over records
+    molecular_c6: float | None = None  # kcal/mol A^6, Casimir-Polder C6 of two copies, mean over records
 
     @property
     def key(self) -> str:
@@ -111,11 +112,13 @@ def _molecule(smiles: str, method: str, records: list[Record]) -> FitMolecule:
     hessian = next(((r.positions, r.labels["hessian"]) for r in records if "hessian" in r.labels), None)
     tensors = [r.labels["polarizability"] for r in records if "polarizability" in r.labels]
     polarizability = float(np.mean([np.trace(t) / 3 for t in tensors])) if tensors else None
+    c6 = [float(r.labels["molecular_c6"]) for r in records if "molecular_c6" in r.labels]
     return FitMolecule(
         smiles=smiles, method=method, name=name,
         positions=np.stack([r.positions for r in with_energy]) if with_energy else np.zeros((0, n, 3)),
         energies=np.array([float(r.labels["energy"]) for r in with_energy]),
         forces=forces, atom_labels=atom_labels, hessian=hessian, polarizability=polarizability,
+        molecular_c6=float(np.mean(c6)) if c6 else None,
     )
 
 

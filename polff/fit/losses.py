@@ -3,8 +3,8 @@
 | term | per item | unit of the mean |
 |---|---|---|
 | ``charge`` | mean over atoms of (q - q_ESP)^2 | e^2 |
-| ``alpha`` | mean over atoms of (alpha - alpha_QM)^2 (dftd4 in molecules, finite field for bare ions), or of ((alpha - alpha_QM) / alpha_QM)^2 with ``relative_alpha`` | A^6 or 1 |
-| ``c6`` | mean over atoms of (C6 - C6_dftd4)^2 | (kcal/mol A^6)^2 |
+| ``alpha`` | mean over atoms of (alpha - alpha_QM)^2 (dftd4 in molecules, finite field for bare ions), or of ((alpha - alpha_QM) / alpha_QM)^2 when ``relative`` names it | A^6 or 1 |
+| ``c6`` | mean over atoms of (C6 - C6_QM)^2 (dftd4 in molecules, Casimir-Polder for bare ions), or relative as alpha | (kcal/mol A^6)^2 or 1 |
 | ``rvdw`` | mean over atoms of (R - R_TS)^2 | A^2 |
 | ``bonded`` | mean of: relative (k - k_Sem)/k_Sem squared for bonds and angles, (r0 - r_Sem)^2, (theta0 - theta_Sem)^2 | 1, A^2, rad^2 |
 | ``energy`` | conformer energies relative to the molecule's mean, squared error, mean over conformers | (kcal/mol)^2 |
@@ -29,7 +29,7 @@ counted; the trainer logs them per epoch.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +51,7 @@ LOSS_TERMS = ("charge", "alpha", "c6", "rvdw", "bonded", "energy", "forces", "in
               "contact_wall", "prior")
 PAIR_FIELDS = ("eps", "lamb", "rvdw", "c6", "ct_eps", "ct_lamb")  # the per-atom outputs a pair barrier reads
 ATOM_TARGET_TERMS = tuple(TARGET_LABELS)  # per-atom targets: charge, alpha, c6, rvdw
+RELATIVE_TARGETS = ("alpha", "c6")  # per-atom targets that may be compared by relative error (never zero)
 RELATIVE = ("bond_k", "angle_k")  # force constants compared relatively: they span two decades
 TERM_KINDS = {"bond_k": "bonds", "bond_length": "bonds", "angle_k": "angles", "angle_theta": "angles",
               "proper_k": "propers", "improper_k": "impropers"}
@@ -212,13 +213,14 @@ def conformer_energies(item: MoleculeItem, outputs: dict[str, torch.Tensor], nee
 
 
 def molecule_losses(item: MoleculeItem, outputs: dict[str, torch.Tensor], terms: set[str],
-                    create_graph: bool, relative_alpha: bool = False) -> dict[str, torch.Tensor]:
-    """Every term of ``terms`` this molecule has labels for (unweighted); ``relative_alpha`` compares
-    polarizabilities by relative error (they span two decades: Li+ 0.03 A^3, I 5 A^3)."""
+                    create_graph: bool, relative: Collection[str] = ()) -> dict[str, torch.Tensor]:
+    """Every term of ``terms`` this molecule has labels for (unweighted); the per-atom targets named in
+    ``relative`` are compared by relative error (polarizabilities and C6 span two to three decades:
+    Li+ 0.03 A^3 and 0.9 kcal/mol A^6, I 5 A^3 and 5000)."""
     out = {}
     for term in ATOM_TARGET_TERMS:
         if term in terms and item.has(term):
-            out[term] = _masked_mse(outputs[term], item.targets[term], relative_alpha and term == "alpha")
+            out[term] = _masked_mse(outputs[term], item.targets[term], term in relative)
     if "bonded" in terms and item.has("bonded"):
         out["bonded"] = torch.stack([_masked_mse(outputs[n], item.targets[n], n in RELATIVE)
                                      for n in BONDED_TARGETS]).mean()
@@ -264,11 +266,11 @@ def _distinct(molecules: list[tuple[MoleculeItem, dict]], clusters: list[tuple[C
 
 class FitLoss:
     """The weighted sum of the terms with a positive weight; ``weights`` maps term -> weight;
-    ``relative_alpha``: the alpha term by relative error (see :func:`molecule_losses`)."""
+    ``relative``: per-atom targets compared by relative error (see :func:`molecule_losses`)."""
 
-    def __init__(self, weights: Mapping[str, float], relative_alpha: bool = False):
+    def __init__(self, weights: Mapping[str, float], relative: Collection[str] = ()):
         self.weights = check_weights(weights)
-        self.relative_alpha = relative_alpha
+        self.relative = frozenset(relative)
         self.terms = {k for k, w in self.weights.items() if w > 0}
         self.skipped: list[str] = []  # items left out: polarization catastrophe at the current parameters
 
@@ -299,7 +301,7 @@ class FitLoss:
         sums: dict[str, list[torch.Tensor]] = {}
         for item, outputs in molecules:
             try:
-                values = molecule_losses(item, outputs, self.terms, create_graph, self.relative_alpha)
+                values = molecule_losses(item, outputs, self.terms, create_graph, self.relative)
             except PolarizationError:
                 self.skipped.append(item.key)
                 continue

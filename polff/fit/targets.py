@@ -6,14 +6,17 @@
 | ``alpha`` (A^3) | ``atomic_polarizabilities`` (dftd4) | mean over conformers and symmetry classes |
 | ``alpha`` of a bare ion (A^3) | ``polarizability`` (finite field) | a third of the tensor's trace, mean over records |
 | ``c6`` (kcal/mol A^6) | ``c6`` (dftd4, homoatomic) | mean over conformers and symmetry classes |
+| ``c6`` of a bare ion (kcal/mol A^6) | ``molecular_c6`` (Casimir-Polder, linear response) | mean over records |
 | ``rvdw`` (A) | ``volume_ratios`` (Hirshfeld V_eff / V_free) | Tkatchenko-Scheffler scaling R = R_ref(Z) (V_eff / V_free)^(1/3), R_ref the element's prior radius |
 | ``bond_k``, ``bond_length``, ``angle_k``, ``angle_theta`` | ``hessian`` | modified Seminario (:mod:`polff.fit.seminario`) at the Hessian's geometry, averaged over term classes |
 
 dftd4 describes atoms in molecules: for a bare monatomic ion its charge scaling is far off (Li+:
 16.8 A^3 and C6 9900 kcal/mol A^6, about the neutral atom's; the ion's polarizability is ~0.03 A^3),
-so monatomic ions get no target from it; their alpha target is their own finite-field polarizability
-where a store has it (``data/qm/ion_polarizabilities_wb97x.h5.gz``: Li+ 0.027, Na+ 0.141 A^3 at
-wB97X/def2-TZVPPD). Without one, cation-solvent interaction energies pull a cation's alpha up tenfold.
+so monatomic ions get no target from it; their alpha and C6 targets are their own finite-field
+polarizability and linear-response C6 where a store has them
+(``data/qm/ion_polarizabilities_wb97x.h5.gz``: Li+ 0.027, Na+ 0.141 A^3; 0.93, 20.1 kcal/mol A^6 at
+wB97X/def2-TZVPPD). Without them, cation-solvent interaction energies pull a cation's alpha up
+tenfold, and the ensemble members scatter the near-zero C6 the cations drift to.
 
 Term targets follow the rows of the molecule's :class:`polff.params.graph.MoleculeGraph` (the
 model's output order). A target that cannot be had for one row is NaN there (a non-positive
@@ -84,6 +87,8 @@ def molecule_targets(molecule: FitMolecule, graph: MoleculeGraph) -> dict[str, n
             out[target] = ts_radii(graph.molecule.elements, values) if target == "rvdw" else values
     if bare_ion and molecule.polarizability is not None:
         out["alpha"] = np.array([molecule.polarizability])
+    if bare_ion and molecule.molecular_c6 is not None:
+        out["c6"] = np.array([molecule.molecular_c6])
     if molecule.hessian is not None:
         out |= seminario_targets(graph, *molecule.hessian)
     return out

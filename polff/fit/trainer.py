@@ -24,7 +24,7 @@ import torch
 
 from elyte.progress import progress
 from polff.fit.data import FitData
-from polff.fit.losses import ClusterItem, FitLoss, MoleculeItem, split_outputs, targets_as_tensors
+from polff.fit.losses import RELATIVE_TARGETS, ClusterItem, FitLoss, MoleculeItem, split_outputs, targets_as_tensors
 from polff.fit.targets import molecule_targets
 from polff.params.graph import GraphBatch
 from polff.params.model import Parameterizer, ParameterizerConfig
@@ -42,8 +42,8 @@ class TrainConfig:
     epoch once this much wall time has passed; ``keep_in_training``: molecules (names or SMILES as in
     the stores) that are never held out, for species too few to spare (Li+ in a handful of ions);
     ``keep``: the weights returned, ``best`` (lowest validation loss) or ``last`` (the end of the
-    schedule, for when the validation loss is too noisy to select by); ``alpha_error``: the alpha loss
-    by ``absolute`` (A^3) or ``relative`` error."""
+    schedule, for when the validation loss is too noisy to select by); ``relative_errors``: per-atom
+    targets (``alpha``, ``c6``) whose loss is the relative rather than the absolute error."""
 
     epochs: int = 100
     batch_size: int = 8
@@ -59,7 +59,7 @@ class TrainConfig:
     dtype: str = "float32"
     max_time_s: float | None = None
     keep: str = "best"
-    alpha_error: str = "absolute"
+    relative_errors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -67,8 +67,9 @@ class TrainConfig:
                 raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
         if self.keep not in ("best", "last"):
             raise ValueError(f"train.keep must be 'best' or 'last', got {self.keep!r}")
-        if self.alpha_error not in ("absolute", "relative"):
-            raise ValueError(f"train.alpha_error must be 'absolute' or 'relative', got {self.alpha_error!r}")
+        self.relative_errors = tuple(self.relative_errors)
+        if not set(self.relative_errors) <= set(RELATIVE_TARGETS):
+            raise ValueError(f"train.relative_errors may name {list(RELATIVE_TARGETS)}, got {list(self.relative_errors)}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"train.val_fraction must be in [0, 1), got {self.val_fraction}")
         self.keep_in_training = tuple(self.keep_in_training)
@@ -165,7 +166,7 @@ class Trainer:
         self.split, self.config = split, config
         self.model_config = model_config or ParameterizerConfig()
         self.out_dir = Path(out_dir)
-        self.loss = FitLoss(weights, relative_alpha=config.alpha_error == "relative")
+        self.loss = FitLoss(weights, relative=config.relative_errors)
         if not split.train_molecules and not split.train_clusters:
             raise ValueError("no training data left after the split; lower train.val_fraction or add molecules")
         self.skipped_terms = self.loss.drop_missing(split.train_molecules, split.train_clusters)

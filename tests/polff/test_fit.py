@@ -153,29 +153,34 @@ def test_dftd4_and_volume_targets_are_symmetric_and_left_out_for_bare_ions():
     assert targets("[Li+]", [16.8]) == {}  # Li+ Hirshfeld V/V_free = 0.01 is against the neutral atom
 
 
-def test_a_bare_ion_takes_its_finite_field_polarizability_and_alpha_errors_can_be_relative():
+def test_a_bare_ion_takes_its_finite_field_polarizability_and_c6_and_errors_can_be_relative():
     from polff.fit.losses import MoleculeItem, molecule_losses
     from polff.fit.targets import molecule_targets
 
     tensor = np.diag([0.026, 0.027, 0.028])  # A^3, the mean of two records' traces / 3 is the target
-    records = [Record(np.array([3]), np.zeros((1, 3)), "dft", {"energy": np.asarray(-4570.0), "polarizability": t},
-                      total_charge=1, provenance={"name": "Li", "smiles": "[Li+]"}) for t in (tensor, 2 * tensor)]
+    records = [Record(np.array([3]), np.zeros((1, 3)), "dft",
+                      {"energy": np.asarray(-4570.0), "polarizability": t, "molecular_c6": np.asarray(c6),
+                       "c6": np.array([9900.0])},  # dftd4's neutral-like value is no target
+                      total_charge=1, provenance={"name": "Li", "smiles": "[Li+]"})
+               for t, c6 in ((tensor, 0.9), (2 * tensor, 1.0))]
     data = read_records(records)
     (li,) = data.molecules
-    assert li.polarizability == pytest.approx(0.0405)
+    assert li.polarizability == pytest.approx(0.0405) and li.molecular_c6 == pytest.approx(0.95)
     targets = molecule_targets(li, data.graphs["[Li+]"])
     np.testing.assert_allclose(targets["alpha"], [0.0405])
+    np.testing.assert_allclose(targets["c6"], [0.95])
     # relative: the same relative error costs the same on Li+ (0.03 A^3) as on a sulfur (3 A^3)
     for target in (0.03, 3.0):
         item = MoleculeItem("x", "[Li+]", make_batch(["[Li+]"]), {"alpha": torch.tensor([target], dtype=torch.float64)},
                             torch.zeros(0, 1, 3), torch.zeros(0), None)
         outputs = {"alpha": torch.tensor([1.5 * target])}
-        relative = molecule_losses(item, outputs, {"alpha"}, create_graph=False, relative_alpha=True)
+        relative = molecule_losses(item, outputs, {"alpha"}, create_graph=False, relative=["alpha"])
         assert float(relative["alpha"]) == pytest.approx(0.25)
-        absolute = molecule_losses(item, outputs, {"alpha"}, create_graph=False)
+        absolute = molecule_losses(item, outputs, {"alpha"}, create_graph=False, relative=["c6"])
         assert float(absolute["alpha"]) == pytest.approx((0.5 * target) ** 2)
-    with pytest.raises(ValueError, match="alpha_error"):
-        TrainConfig(alpha_error="log")
+    assert TrainConfig(relative_errors=["alpha", "c6"]).relative_errors == ("alpha", "c6")
+    with pytest.raises(ValueError, match="relative_errors"):
+        TrainConfig(relative_errors=["charge"])
 
 
 def test_ts_radii_scale_with_the_cube_root_of_the_volume_ratio():
