@@ -3,8 +3,8 @@
 | term | per item | unit of the mean |
 |---|---|---|
 | ``charge`` | mean over atoms of (q - q_ESP)^2 | e^2 |
-| ``alpha`` | mean over atoms of (alpha - alpha_QM)^2 (dftd4 in molecules, finite field for bare ions), or of ((alpha - alpha_QM) / alpha_QM)^2 when ``relative`` names it | A^6 or 1 |
-| ``c6`` | mean over atoms of (C6 - C6_QM)^2 (dftd4 in molecules, Casimir-Polder for bare ions), or relative as alpha | (kcal/mol A^6)^2 or 1 |
+| ``alpha`` | mean over atoms of (alpha - alpha_QM)^2 (dftd4 in molecules, finite field for bare ions), or of log(alpha / alpha_QM)^2 when ``log_errors`` names it | A^6 or 1 |
+| ``c6`` | mean over atoms of (C6 - C6_QM)^2 (dftd4 in molecules, Casimir-Polder for bare ions), or log as alpha | (kcal/mol A^6)^2 or 1 |
 | ``rvdw`` | mean over atoms of (R - R_TS)^2 | A^2 |
 | ``bonded`` | mean of: relative (k - k_Sem)/k_Sem squared for bonds and angles, (r0 - r_Sem)^2, (theta0 - theta_Sem)^2 | 1, A^2, rad^2 |
 | ``energy`` | conformer energies relative to the molecule's mean, squared error, mean over conformers | (kcal/mol)^2 |
@@ -51,7 +51,7 @@ LOSS_TERMS = ("charge", "alpha", "c6", "rvdw", "bonded", "energy", "forces", "in
               "contact_wall", "prior")
 PAIR_FIELDS = ("eps", "lamb", "rvdw", "c6", "ct_eps", "ct_lamb")  # the per-atom outputs a pair barrier reads
 ATOM_TARGET_TERMS = tuple(TARGET_LABELS)  # per-atom targets: charge, alpha, c6, rvdw
-RELATIVE_TARGETS = ("alpha", "c6")  # per-atom targets that may be compared by relative error (never zero)
+LOG_TARGETS = ("alpha", "c6")  # per-atom targets that may be compared by log ratio (positive, multi-decade)
 RELATIVE = ("bond_k", "angle_k")  # force constants compared relatively: they span two decades
 TERM_KINDS = {"bond_k": "bonds", "bond_length": "bonds", "angle_k": "angles", "angle_theta": "angles",
               "proper_k": "propers", "improper_k": "impropers"}
@@ -120,11 +120,16 @@ def join_outputs(parts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor
     return {name: torch.cat([p[name] for p in parts]) for name in parts[0]}
 
 
-def _masked_mse(pred: torch.Tensor, target: torch.Tensor, relative: bool = False) -> torch.Tensor:
+def _masked_mse(pred: torch.Tensor, target: torch.Tensor, error: str = "absolute") -> torch.Tensor:
+    """Mean squared ``error`` over the non-NaN targets: ``absolute`` (pred - target), ``relative``
+    ((pred - target) / target) or ``log`` (log(pred / target): the relative error when small, but
+    unbounded as a positive prediction falls orders of magnitude below its target)."""
     keep = ~torch.isnan(target)
-    diff = pred.to(target.dtype)[keep] - target[keep]
-    if relative:
-        diff = diff / target[keep]
+    pred, target = pred.to(target.dtype)[keep], target[keep]
+    if error == "log":
+        diff = (pred / target).log()
+    else:
+        diff = pred - target if error == "absolute" else (pred - target) / target
     return diff.square().mean() if keep.any() else pred.new_zeros((), dtype=target.dtype)
 
 
@@ -213,16 +218,17 @@ def conformer_energies(item: MoleculeItem, outputs: dict[str, torch.Tensor], nee
 
 
 def molecule_losses(item: MoleculeItem, outputs: dict[str, torch.Tensor], terms: set[str],
-                    create_graph: bool, relative: Collection[str] = ()) -> dict[str, torch.Tensor]:
+                    create_graph: bool, log_errors: Collection[str] = ()) -> dict[str, torch.Tensor]:
     """Every term of ``terms`` this molecule has labels for (unweighted); the per-atom targets named in
-    ``relative`` are compared by relative error (polarizabilities and C6 span two to three decades:
-    Li+ 0.03 A^3 and 0.9 kcal/mol A^6, I 5 A^3 and 5000)."""
+    ``log_errors`` are compared by the log of their ratio (polarizabilities and C6 span two to four
+    decades: Li+ 0.03 A^3 and 0.9 kcal/mol A^6, I 5 A^3 and 5000; a relative error would cost at most
+    1 for a C6 that collapses to zero, and its gradient through the log-bounded output vanishes there)."""
     out = {}
     for term in ATOM_TARGET_TERMS:
         if term in terms and item.has(term):
-            out[term] = _masked_mse(outputs[term], item.targets[term], term in relative)
+            out[term] = _masked_mse(outputs[term], item.targets[term], "log" if term in log_errors else "absolute")
     if "bonded" in terms and item.has("bonded"):
-        out["bonded"] = torch.stack([_masked_mse(outputs[n], item.targets[n], n in RELATIVE)
+        out["bonded"] = torch.stack([_masked_mse(outputs[n], item.targets[n], "relative" if n in RELATIVE else "absolute")
                                      for n in BONDED_TARGETS]).mean()
     want_energy = "energy" in terms and item.has("energy")
     want_forces = "forces" in terms and item.has("forces")
@@ -266,11 +272,11 @@ def _distinct(molecules: list[tuple[MoleculeItem, dict]], clusters: list[tuple[C
 
 class FitLoss:
     """The weighted sum of the terms with a positive weight; ``weights`` maps term -> weight;
-    ``relative``: per-atom targets compared by relative error (see :func:`molecule_losses`)."""
+    ``log_errors``: per-atom targets compared by log ratio (see :func:`molecule_losses`)."""
 
-    def __init__(self, weights: Mapping[str, float], relative: Collection[str] = ()):
+    def __init__(self, weights: Mapping[str, float], log_errors: Collection[str] = ()):
         self.weights = check_weights(weights)
-        self.relative = frozenset(relative)
+        self.log_errors = frozenset(log_errors)
         self.terms = {k for k, w in self.weights.items() if w > 0}
         self.skipped: list[str] = []  # items left out: polarization catastrophe at the current parameters
 
@@ -301,7 +307,7 @@ class FitLoss:
         sums: dict[str, list[torch.Tensor]] = {}
         for item, outputs in molecules:
             try:
-                values = molecule_losses(item, outputs, self.terms, create_graph, self.relative)
+                values = molecule_losses(item, outputs, self.terms, create_graph, self.log_errors)
             except PolarizationError:
                 self.skipped.append(item.key)
                 continue

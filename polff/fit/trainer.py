@@ -24,7 +24,7 @@ import torch
 
 from elyte.progress import progress
 from polff.fit.data import FitData
-from polff.fit.losses import RELATIVE_TARGETS, ClusterItem, FitLoss, MoleculeItem, split_outputs, targets_as_tensors
+from polff.fit.losses import LOG_TARGETS, ClusterItem, FitLoss, MoleculeItem, split_outputs, targets_as_tensors
 from polff.fit.targets import molecule_targets
 from polff.params.graph import GraphBatch
 from polff.params.model import Parameterizer, ParameterizerConfig
@@ -42,8 +42,10 @@ class TrainConfig:
     epoch once this much wall time has passed; ``keep_in_training``: molecules (names or SMILES as in
     the stores) that are never held out, for species too few to spare (Li+ in a handful of ions);
     ``keep``: the weights returned, ``best`` (lowest validation loss) or ``last`` (the end of the
-    schedule, for when the validation loss is too noisy to select by); ``relative_errors``: per-atom
-    targets (``alpha``, ``c6``) whose loss is the relative rather than the absolute error."""
+    schedule, for when the validation loss is too noisy to select by); ``log_errors``: per-atom
+    targets (``alpha``, ``c6``) whose loss is the squared log ratio rather than the absolute error;
+    ``oversample``: molecule names or SMILES -> visits per epoch of their training entries (a bare
+    cation has one target entry against hundreds of its dimers)."""
 
     epochs: int = 100
     batch_size: int = 8
@@ -59,7 +61,8 @@ class TrainConfig:
     dtype: str = "float32"
     max_time_s: float | None = None
     keep: str = "best"
-    relative_errors: tuple[str, ...] = ()
+    log_errors: tuple[str, ...] = ()
+    oversample: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -67,9 +70,12 @@ class TrainConfig:
                 raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
         if self.keep not in ("best", "last"):
             raise ValueError(f"train.keep must be 'best' or 'last', got {self.keep!r}")
-        self.relative_errors = tuple(self.relative_errors)
-        if not set(self.relative_errors) <= set(RELATIVE_TARGETS):
-            raise ValueError(f"train.relative_errors may name {list(RELATIVE_TARGETS)}, got {list(self.relative_errors)}")
+        self.log_errors = tuple(self.log_errors)
+        if not set(self.log_errors) <= set(LOG_TARGETS):
+            raise ValueError(f"train.log_errors may name {list(LOG_TARGETS)}, got {list(self.log_errors)}")
+        self.oversample = {str(k): int(v) for k, v in dict(self.oversample or {}).items()}
+        if any(v < 1 for v in self.oversample.values()):
+            raise ValueError(f"train.oversample counts must be >= 1, got {self.oversample}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"train.val_fraction must be in [0, 1), got {self.val_fraction}")
         self.keep_in_training = tuple(self.keep_in_training)
@@ -166,10 +172,11 @@ class Trainer:
         self.split, self.config = split, config
         self.model_config = model_config or ParameterizerConfig()
         self.out_dir = Path(out_dir)
-        self.loss = FitLoss(weights, relative=config.relative_errors)
+        self.loss = FitLoss(weights, log_errors=config.log_errors)
         if not split.train_molecules and not split.train_clusters:
             raise ValueError("no training data left after the split; lower train.val_fraction or add molecules")
         self.skipped_terms = self.loss.drop_missing(split.train_molecules, split.train_clusters)
+        self.visited = self._visited_molecules()
         if not self.loss.terms:
             raise ValueError(f"no loss term has both a positive weight and training labels (weights {weights})")
         torch.manual_seed(config.seed)
@@ -184,11 +191,22 @@ class Trainer:
 
     # -- one epoch -------------------------------------------------------------------------------
     def _batches(self) -> list[tuple[list[MoleculeItem], list[ClusterItem]]]:
-        mols, clusters = self.split.train_molecules, self.split.train_clusters
+        mols, clusters = self.visited, self.split.train_clusters
         order = torch.randperm(len(mols) + len(clusters), generator=self.generator).tolist()
         size = self.config.batch_size
         return [([mols[i] for i in chunk if i < len(mols)], [clusters[i - len(mols)] for i in chunk if i >= len(mols)])
                 for chunk in (order[k:k + size] for k in range(0, len(order), size))]
+
+    def _visited_molecules(self) -> list[MoleculeItem]:
+        """The training molecules, each as often per epoch as ``oversample`` says (default once)."""
+        wanted = self.config.oversample
+        names = {m.key.rsplit(" [", 1)[0] for m in self.split.train_molecules}
+        names |= {m.smiles for m in self.split.train_molecules}
+        if unknown := sorted(set(wanted) - names):
+            raise ValueError(f"train.oversample names {unknown}, which are not training molecules (names or "
+                             "SMILES as in the stores; a held-out molecule cannot be oversampled)")
+        return [m for m in self.split.train_molecules
+                for _ in range(wanted.get(m.key.rsplit(" [", 1)[0], wanted.get(m.smiles, 1)))]
 
     def train_epoch(self) -> dict[str, float]:
         """One pass over the training items; each term's mean over the items that have it and

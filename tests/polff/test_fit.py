@@ -153,7 +153,7 @@ def test_dftd4_and_volume_targets_are_symmetric_and_left_out_for_bare_ions():
     assert targets("[Li+]", [16.8]) == {}  # Li+ Hirshfeld V/V_free = 0.01 is against the neutral atom
 
 
-def test_a_bare_ion_takes_its_finite_field_polarizability_and_c6_and_errors_can_be_relative():
+def test_a_bare_ion_takes_its_finite_field_polarizability_and_c6_and_errors_can_be_log_ratios():
     from polff.fit.losses import MoleculeItem, molecule_losses
     from polff.fit.targets import molecule_targets
 
@@ -174,13 +174,17 @@ def test_a_bare_ion_takes_its_finite_field_polarizability_and_c6_and_errors_can_
         item = MoleculeItem("x", "[Li+]", make_batch(["[Li+]"]), {"alpha": torch.tensor([target], dtype=torch.float64)},
                             torch.zeros(0, 1, 3), torch.zeros(0), None)
         outputs = {"alpha": torch.tensor([1.5 * target])}
-        relative = molecule_losses(item, outputs, {"alpha"}, create_graph=False, relative=["alpha"])
-        assert float(relative["alpha"]) == pytest.approx(0.25)
-        absolute = molecule_losses(item, outputs, {"alpha"}, create_graph=False, relative=["c6"])
+        ratio = molecule_losses(item, outputs, {"alpha"}, create_graph=False, log_errors=["alpha"])
+        assert float(ratio["alpha"]) == pytest.approx(np.log(1.5) ** 2)
+        absolute = molecule_losses(item, outputs, {"alpha"}, create_graph=False, log_errors=["c6"])
         assert float(absolute["alpha"]) == pytest.approx((0.5 * target) ** 2)
-    assert TrainConfig(relative_errors=["alpha", "c6"]).relative_errors == ("alpha", "c6")
-    with pytest.raises(ValueError, match="relative_errors"):
-        TrainConfig(relative_errors=["charge"])
+    # a prediction collapsing to zero costs without bound (a relative error would cost at most 1)
+    collapsed = molecule_losses(item, {"alpha": torch.tensor([1e-3 * target])}, {"alpha"}, create_graph=False,
+                                log_errors=["alpha"])
+    assert float(collapsed["alpha"]) == pytest.approx(np.log(1e3) ** 2)
+    assert TrainConfig(log_errors=["alpha", "c6"]).log_errors == ("alpha", "c6")
+    with pytest.raises(ValueError, match="log_errors"):
+        TrainConfig(log_errors=["charge"])
 
 
 def test_ts_radii_scale_with_the_cube_root_of_the_volume_ratio():
@@ -385,6 +389,20 @@ def test_keep_last_returns_the_final_weights_and_resumes_a_finished_run(monomer_
         assert torch.equal(value, trainer.model.state_dict()[name]), name
     with pytest.raises(ValueError, match="train.keep must be 'best' or 'last'"):
         small_config(keep="lowest")
+
+
+def test_oversampled_molecules_come_as_often_as_asked(monomer_records, tmp_path):
+    names = molecule_names(monomer_records, 3)
+    data = read_records(monomer_records, names)
+    split = make_split(data, 0.0, 0)
+    trainer = Trainer(split, WEIGHTS, small_config(oversample={names[0]: 4}), out_dir=tmp_path)
+    visits = [m.key for mols, _ in trainer._batches() for m in mols]
+    counts = {name: sum(key.startswith(name + " [") for key in visits) for name in names}
+    assert counts == {names[0]: 4, names[1]: 1, names[2]: 1}
+    with pytest.raises(ValueError, match="oversample names"):
+        Trainer(split, WEIGHTS, small_config(oversample={"no-such-molecule": 2}), out_dir=tmp_path)
+    with pytest.raises(ValueError, match=">= 1"):
+        small_config(oversample={names[0]: 0})
 
 
 def test_held_out_molecules_never_reach_a_training_batch(monomer_records, tmp_path):

@@ -49,17 +49,20 @@ def test_charges_are_exact_and_symmetric(predicted):
     assert water.charge[0] < -0.4 and water.charge[1] == pytest.approx(water.charge[2], abs=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="v2's Na+ polarizability is 0.039 A^3, the free ion's 0.141 (no target for "
-                   "bare ions when it was trained); a model that passes must drop this mark")
-def test_cations_keep_their_free_ion_polarizability(predicted):
-    """The bare cations' polarizabilities within 30 % of the free ions' (finite field,
-    data/qm/ion_polarizabilities_wb97x.h5.gz). Trained on cation-solvent binding-site dimers without
-    that target, three members put Li+ at 0.28-0.58 A^3 and Na+ at 0.69-1.20, 10 and 5 times the free
-    ions' values, deepening the GFN2-xTB wells by induction (docs/polff_validation.md)."""
-    qm = {m.name: m.polarizability for m in load_stores([data_dir() / "qm" / "ion_polarizabilities_wb97x.h5.gz"]).molecules}
+@pytest.mark.xfail(strict=True, reason="v2's Na+ polarizability is 0.039 A^3, the free ion's 0.141, and its C6 3.2 "
+                   "kcal/mol A^6, the free ion's 20.1 (no targets for bare ions when it was trained); a model that "
+                   "passes must drop this mark")
+def test_cations_keep_their_free_ion_polarizability_and_c6(predicted):
+    """The bare cations' polarizabilities and C6 within 30 % of the free ions' (finite field and
+    Casimir-Polder, data/qm/ion_polarizabilities_wb97x.h5.gz). Trained on cation-solvent binding-site
+    dimers without the alpha target, three members put Li+ at 0.28-0.58 A^3 and Na+ at 0.69-1.20, 10
+    and 5 times the free ions' values, deepening the GFN2-xTB wells by induction; without the C6
+    target the members scatter Na+'s C6 over 0.5-12 kcal/mol A^6 (docs/polff_validation.md)."""
+    qm = {m.name: m for m in load_stores([data_dir() / "qm" / "ion_polarizabilities_wb97x.h5.gz"]).molecules}
     for name in ("Li", "Na"):
-        alpha = float(predicted[name][1].mean.alpha[0])
-        assert alpha == pytest.approx(qm[name], rel=0.3), name
+        mean = predicted[name][1].mean
+        assert float(mean.alpha[0]) == pytest.approx(qm[name].polarizability, rel=0.3), name
+        assert float(mean.c6[0]) == pytest.approx(qm[name].molecular_c6, rel=0.3), name
 
 
 def test_every_pair_keeps_a_short_range_barrier(predicted):
