@@ -16,6 +16,7 @@ and a ``hessian`` [3N, 3N]. Units are internal (Angstrom, kcal/mol, kcal/mol/A, 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -29,11 +30,12 @@ from elyte import elements
 from elyte.labels.store import LabelStore, Record
 from polff.fit.matching import match_fragment
 from polff.molecule import MoleculeError, from_smiles
-from polff.params.graph import MoleculeGraph
+from polff.params.graph import MoleculeGraph, octahedral_angles
 
 log = logging.getLogger(__name__)
 
 ATOM_LABELS = ("charges_esp", "atomic_polarizabilities", "c6", "volume_ratios")
+GLOBAL_LABELS = ("energy", "dipole", "polarizability", "molecular_c6", "virial", "esp_points", "esp_values")
 
 
 @dataclass
@@ -98,6 +100,44 @@ def _graph(smiles: str, graphs: dict[str, MoleculeGraph], numbers: np.ndarray | 
         log.warning("%s: skipped, its atoms are not in the order of its SMILES %s", where, smiles)
         return None
     return graph
+
+
+def octahedral_alignment(graph: MoleculeGraph, positions: np.ndarray) -> np.ndarray | None:
+    """An atom order (an automorphism of the molecule) that puts ``positions`` (in SMILES order) on
+    the graph's cis/trans pairs at six-coordinate centres: the identity when they already agree,
+    None when no automorphism does (not octahedral). Two embeddings of PF6- pair their fluorines
+    differently; a record read with another record's pairing has trans F-P-F angles fitted as cis."""
+    molecule = graph.molecule
+    if len(graph.terms["angles"]) == len(molecule.angles):  # no six-coordinate centre
+        return np.arange(molecule.n_atoms)
+    expected = {tuple(t) for t in graph.terms["angles"].tolist()}
+    for match in molecule.rdkit.GetSubstructMatches(molecule.rdkit, uniquify=False, maxMatches=100000):
+        order = np.asarray(match)
+        try:
+            cis = octahedral_angles(molecule, positions[order])
+        except MoleculeError:
+            return None
+        if {tuple(t) for t in cis.tolist()} == expected:
+            return order
+    return None
+
+
+def _reordered(record: Record, order: np.ndarray) -> Record:
+    """``record`` with its atoms in ``order`` (per-atom labels and the Hessian permuted too)."""
+    if np.array_equal(order, np.arange(len(order))):
+        return record
+    n = len(order)
+    xyz = (3 * order[:, None] + np.arange(3)).ravel()
+    labels = {}
+    for name, value in record.labels.items():
+        value = np.asarray(value)
+        if name == "hessian":
+            labels[name] = value[np.ix_(xyz, xyz)]
+        elif name not in GLOBAL_LABELS and value.ndim >= 1 and value.shape[0] == n:
+            labels[name] = value[order]
+        else:
+            labels[name] = value
+    return dataclasses.replace(record, numbers=record.numbers[order], positions=record.positions[order], labels=labels)
 
 
 def _molecule(smiles: str, method: str, records: list[Record]) -> FitMolecule:
@@ -181,8 +221,12 @@ def read_records(records: Iterable[Record], names: Sequence[str] | None = None, 
             elif allowed is None or set(found.smiles) <= allowed:
                 clusters.append(found)
         elif "smiles" in r.provenance:
-            if _graph(r.provenance["smiles"], graphs, r.numbers, r.positions, where) is not None:
-                grouped.setdefault((r.provenance["smiles"], r.method), []).append(r)
+            graph = _graph(r.provenance["smiles"], graphs, r.numbers, r.positions, where)
+            order = None if graph is None else octahedral_alignment(graph, r.positions)
+            if graph is not None and order is None:
+                log.warning("%s: skipped, its six-coordinate centre is not octahedral", where)
+            elif order is not None:
+                grouped.setdefault((r.provenance["smiles"], r.method), []).append(_reordered(r, order))
         else:
             skipped[r.provenance.get("kind", "structure") + " (no SMILES)"] += 1
     for reason, count in skipped.items():

@@ -18,7 +18,7 @@ TERMS = ("bonds", "angles", "propers", "impropers")
 TRANS_ANGLE_DEG = 135.0  # at octahedral centres, neighbour pairs wider than this are trans
 
 
-def _octahedral_angles(molecule: Molecule, positions: np.ndarray | None) -> np.ndarray:
+def octahedral_angles(molecule: Molecule, positions: np.ndarray | None) -> np.ndarray:
     """Angles with their trans pairs at six-coordinate centres removed (as in ByteFF-Pol's PF6-,
     which keeps the 12 cis F-P-F angles): the graph cannot tell cis from trans, the geometry can."""
     name = molecule.name
@@ -94,7 +94,7 @@ class MoleculeGraph:
     def from_molecule(cls, molecule: Molecule, positions: np.ndarray | None = None) -> MoleculeGraph:
         """``positions`` (Angstrom) are needed only for six-coordinate centres without a conformer."""
         hybrid = hybridizations(molecule)
-        terms = {"bonds": molecule.bonds, "angles": _octahedral_angles(molecule, positions),
+        terms = {"bonds": molecule.bonds, "angles": octahedral_angles(molecule, positions),
                  "propers": _propers_off_linear_centres(molecule, hybrid), "impropers": molecule.impropers}
         atom_class = molecule.symmetry_class
         classes = {"atoms": atom_class} | {k: _term_classes(atom_class, v, k) for k, v in terms.items()}

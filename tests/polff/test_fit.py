@@ -187,6 +187,37 @@ def test_a_bare_ion_takes_its_finite_field_polarizability_and_c6_and_errors_can_
         TrainConfig(log_errors=["charge"])
 
 
+def test_records_of_an_octahedral_ion_are_aligned_on_one_cis_trans_pairing():
+    """Two embeddings of PF6- pair their fluorines differently: every record is reordered (positions,
+    forces, per-atom labels, Hessian) onto the pairing of the graph, or its trans F-P-F angles would be
+    fitted as cis (the v2 model learned theta0 147 deg, k 6 for PF6-'s cis angles, and PF6- collapsed)."""
+    from polff.params.graph import octahedral_angles
+
+    smiles = "F[P-](F)(F)(F)(F)F"
+    axes = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], float) * 1.6
+    first = np.vstack([axes[:1], [[0.0, 0.0, 0.0]], axes[1:]])  # SMILES order: F, P, F, F, F, F, F
+    swap = [0, 1, 4, 3, 2, 5, 6]  # atoms 2 and 4 trade places: (0, 2) is now cis, (0, 4) trans
+    second = first[swap] * 1.01
+    numbers = np.array([9, 15, 9, 9, 9, 9, 9])
+    hessian = np.diag(np.repeat(np.arange(7.0), 3) + 1)  # 1 + atom index on each atom's three rows
+    records = [Record(numbers, x, "gfn2", {"energy": np.asarray(e), "forces": 2.0 * x, "charges_esp": x[:, 0]}
+                      | ({"hessian": hessian} if e else {}),
+                      total_charge=-1, provenance={"name": "PF6", "smiles": smiles})
+               for x, e in ((first, 0.0), (second, 1.0))]
+    data = read_records(records)
+    (pf6,) = data.molecules
+    graph = data.graphs[smiles]
+    assert len(graph.terms["angles"]) == 12
+    for x, f in zip(pf6.positions, pf6.forces):
+        np.testing.assert_array_equal(octahedral_angles(graph.molecule, x), graph.terms["angles"])
+        np.testing.assert_allclose(f, 2.0 * x)  # forces follow their atoms
+    np.testing.assert_allclose(pf6.atom_labels["charges_esp"], pf6.positions[:, :, 0])
+    aligned, permuted = pf6.hessian
+    order = [int(np.argmin(np.linalg.norm(second - x, axis=1))) for x in aligned]
+    assert order != list(range(7)) and sorted(order) == list(range(7))
+    np.testing.assert_allclose(np.diag(permuted)[::3], np.array(order) + 1.0)
+
+
 def test_ts_radii_scale_with_the_cube_root_of_the_volume_ratio():
     prior = element_priors(["C", "H"])["rvdw"]
     np.testing.assert_allclose(ts_radii(["C", "H"], np.array([1.0, 0.729])), prior * [1.0, 0.9])

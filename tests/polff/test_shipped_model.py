@@ -65,6 +65,18 @@ def test_cations_keep_their_free_ion_polarizability_and_c6(predicted):
         assert float(mean.c6[0]) == pytest.approx(qm[name].molecular_c6, rel=0.3), name
 
 
+@pytest.mark.xfail(strict=True, reason="v2 was trained on PF6- records read with another record's cis/trans pairing: "
+                   "its cis F-P-F angles have theta0 147 deg and k 6 kcal/mol/rad^2 (Seminario: 90 deg, 125), and "
+                   "PF6- collapses in MD; a model that passes must drop this mark")
+def test_pf6_keeps_its_octahedral_angles(predicted):
+    """The 12 cis F-P-F angles of PF6- near the modified-Seminario values of its GFN2-xTB Hessian
+    (90 deg, 125 kcal/mol/rad^2; docs/polff_validation.md)."""
+    mean = predicted["PF6"][1].mean
+    assert len(mean.angles) == 12
+    np.testing.assert_allclose(np.degrees(mean.angle_theta), 90.0, atol=5.0)
+    assert 40.0 < float(np.min(mean.angle_k)) and float(np.max(mean.angle_k)) < 400.0
+
+
 def test_every_pair_keeps_a_short_range_barrier(predicted):
     params = {}
     for name in ("acetonitrile", "water", "DME", "EC"):
@@ -119,12 +131,10 @@ def test_cations_bind_at_their_first_shell_distances():
     assert np.mean(np.abs(model - qm)) < MAX_MINIMA_MAE
 
 
-@pytest.mark.slow
-def test_ions_keep_their_shell_in_a_minimized_electrolyte(tmp_path):
+@pytest.fixture(scope="module")
+def minimized_electrolyte(tmp_path_factory):
     """1 M LiPF6 in EC:DMC (the main job's formulation, ~400 atoms), packed and minimized with the
-    shipped ensemble: every Li+ keeps its distance from every atom (closest > 1.6 A; Li-O is ~1.9-2.2 A
-    in the first shell). A model trained with binding-site dimers from Li-O 1.45 A only (v4 candidate,
-    docs/polff_validation.md) let Li+ collapse onto carbonyl oxygens (1.26 A) and into PF6- (Li-P 1.0 A)."""
+    shipped ensemble: (topology, positions in A, cubic cell edge in A)."""
     from omegaconf import OmegaConf
 
     from elyte.formulation import compose, from_config
@@ -136,15 +146,39 @@ def test_ions_keep_their_shell_in_a_minimized_electrolyte(tmp_path):
                               | {"size": 400})
     protocol = Protocol.from_config({"name": "minimize only", "stages": {"minimize": {"steps": 500}}})
     run = run_liquid(PolffForceField(GNNParameters(default_model_dir()), cutoff=6.0), protocol, compose(formulation),
-                     298.15, 1.0, tmp_path / "T298", seed=3, platform="CPU", threads=1)
+                     298.15, 1.0, tmp_path_factory.mktemp("electrolyte") / "T298", seed=3, platform="CPU", threads=1)
     final = run.stages["minimize"].final
-    symbols = np.array([a.element.symbol for a in run.topology.atoms()])
+    return run.topology, final.positions, np.diag(final.box)  # packed boxes are cubic
+
+
+def _minimum_image(d: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    return d - cell * np.round(d / cell)
+
+
+@pytest.mark.slow
+def test_ions_keep_their_shell_in_a_minimized_electrolyte(minimized_electrolyte):
+    """Every Li+ keeps its distance from every atom (closest > 1.6 A; Li-O is ~1.9-2.2 A in the first
+    shell). A model trained with binding-site dimers from Li-O 1.45 A only (v4 candidate,
+    docs/polff_validation.md) let Li+ collapse onto carbonyl oxygens (1.26 A) and into PF6- (Li-P 1.0 A)."""
+    topology, positions, cell = minimized_electrolyte
+    symbols = np.array([a.element.symbol for a in topology.atoms()])
     lithium = np.flatnonzero(symbols == "Li")
     assert len(lithium) >= 2
-    cell = np.diag(final.box)  # packed boxes are cubic
     for li in lithium:
-        d = final.positions - final.positions[li]
-        d -= cell * np.round(d / cell)
-        distance = np.linalg.norm(d, axis=1)
+        distance = np.linalg.norm(_minimum_image(positions - positions[li], cell), axis=1)
         distance[li] = np.inf
         assert distance.min() > 1.6, (li, symbols[np.argmin(distance)], distance.min())
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="v2's PF6- cis angles (theta0 147 deg, k 6) let its fluorines fall onto each "
+                   "other (F-F 0.0-0.1 A after minimization); a model that passes must drop this mark")
+def test_pf6_stays_octahedral_in_a_minimized_electrolyte(minimized_electrolyte):
+    """Within every PF6- the fluorines stay apart (cis F-F 2.3 A in the octahedron; above 2.0 A)."""
+    topology, positions, cell = minimized_electrolyte
+    anions = [r for r in topology.residues() if any(a.element.symbol == "P" for a in r.atoms())]
+    assert anions
+    for residue in anions:
+        fluorines = positions[[a.index for a in residue.atoms() if a.element.symbol == "F"]]
+        d = np.linalg.norm(_minimum_image(fluorines[:, None] - fluorines[None], cell), axis=-1)
+        assert (d + 10 * np.eye(len(d))).min() > 2.0, residue.index

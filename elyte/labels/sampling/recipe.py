@@ -19,7 +19,7 @@ import numpy as np
 from elyte.formulation import Species
 from elyte.io.structures import read_structure
 from elyte.labels.engines.base import Backend, BackendError
-from elyte.labels.sampling.binding import binding_sites, site_dimer
+from elyte.labels.sampling.binding import binding_sites, face_dimer, face_sites, site_dimer
 from elyte.labels.sampling.clusters import clusters, trajectory_boxes
 from elyte.labels.sampling.dimers import dimer
 from elyte.labels.sampling.molecules import SamplingError, embed, molecule
@@ -106,19 +106,30 @@ def sample_binding_sites(lowest: Mapping[str, QMStructure], cfg: Mapping, rng: n
                          ) -> list[QMStructure]:
     """Each of ``cations`` on each symmetry-distinct donor atom of each of ``solvents``: ``per_site``
     placements within ``tilt_deg`` of the site's outward direction, at distances (A) drawn from
-    ``distance[cation]``. Solvents without donor atoms give none."""
+    ``distance[cation]``. Solvents without donor atoms give none. With ``faces`` ({cation: [min, max]},
+    A from the polyhedron's centre), as many placements again on each symmetry-distinct face of
+    every polyhedral centre (:func:`~elyte.labels.sampling.binding.face_sites`), within
+    ``face_tilt_deg`` (default ``tilt_deg``) of the face's axis."""
     cations, solvents = list(cfg["cations"]), list(cfg["solvents"])
     missing = [n for n in cations + solvents if n not in lowest]
     if missing:
         raise SamplingError(f"binding-site partners {missing} are not in the recipe's species")
-    unranged = [c for c in cations if c not in cfg["distance"]]
-    if unranged:
-        raise SamplingError(f"binding_sites.distance has no range (A) for {unranged}")
+    faces = cfg.get("faces") or {}
+    for key, ranges in (("distance", cfg["distance"]), ("faces", faces)):
+        unranged = [c for c in cations if c not in ranges]
+        if unranged and (key == "distance" or faces):
+            raise SamplingError(f"binding_sites.{key} has no range (A) for {unranged}")
+    face_tilt = float(cfg.get("face_tilt_deg", cfg["tilt_deg"]))
     out = []
     for c, s in progress([(c, s) for c in cations for s in solvents], desc="binding sites", unit="pair"):
         for site in binding_sites(lowest[s]):
             for _ in range(int(cfg["per_site"])):
                 d = site_dimer(lowest[c], lowest[s], site, tuple(cfg["distance"][c]), float(cfg["tilt_deg"]), rng)
+                d.provenance.update(name=f"{c}+{s}", partners=[c, s])
+                out.append(d)
+        for centre, face in (face_sites(lowest[s]) if faces else []):
+            for _ in range(int(cfg["per_site"])):
+                d = face_dimer(lowest[c], lowest[s], centre, face, tuple(faces[c]), face_tilt, rng)
                 d.provenance.update(name=f"{c}+{s}", partners=[c, s])
                 out.append(d)
     return out

@@ -59,3 +59,26 @@ def test_the_well_and_its_wall_are_sampled(records):
 
 def test_relabelling_reproduces_stored_labels(records):
     assert_gfn2_relabelling_reproduces(records, 3, seed=2)
+
+
+def test_v3_puts_every_cation_on_every_face_of_the_polyhedral_anions():
+    """data/qm/ion_sites_v3_gfn2.h5.gz: each cation on each symmetry-distinct face of PF6-, BF4- and
+    ClO4- at the recipe's distances from the centre atom, bound throughout (the tridentate contact is
+    the ion pair's minimum; the face is no wall for the cation), relabelled identically."""
+    from elyte.labels.sampling.binding import face_sites
+
+    records = shipped_records("ion_sites_v3_gfn2.h5.gz")
+    cfg = load_recipe("ion_sites_v3")["binding_sites"]
+    anions = {name: embed(smiles, 1)[0] for name, smiles in load_recipe("ion_sites_v3")["species"].items()
+              if name in cfg["solvents"]}
+    on_faces = [r for r in records if "face" in r.provenance]
+    found = {}
+    for r in on_faces:
+        key = tuple(r.provenance["partners"])
+        found[key] = found.get(key, 0) + 1
+        lo, hi = cfg["faces"][key[0]]
+        assert lo <= np.linalg.norm(r.positions[0] - r.positions[r.provenance["site"] + 1]) <= hi
+    assert found == {(c, s): cfg["per_site"] * len(face_sites(anions[s])) for c in cfg["cations"] for s in anions}
+    energies = np.array([float(r.labels["interaction_energy"]) for r in on_faces])
+    assert energies.max() < -50.0 and energies.min() > -200.0
+    assert_gfn2_relabelling_reproduces(on_faces, 3, seed=2)

@@ -12,7 +12,7 @@ from rdkit.Chem import rdMolTransforms
 from elyte.io.structures import read_structure
 from elyte.labels.engines import make_backend
 from elyte.labels.esp import vdw_radius
-from elyte.labels.sampling.binding import binding_sites, outward_direction, site_dimer
+from elyte.labels.sampling.binding import binding_sites, face_dimer, face_sites, outward_direction, site_dimer
 from elyte.labels.sampling.clusters import cluster, clusters, trajectory_boxes
 from elyte.labels.sampling.dimers import dimer
 from elyte.labels.sampling.molecules import SamplingError, covalent_components, embed, molecule
@@ -117,6 +117,39 @@ def test_site_dimer_puts_the_cation_on_the_site_within_the_cap():
         site_dimer(embed("F[P-](F)(F)(F)(F)F", 1)[0], ec, 0, (1.5, 3.0), 40.0, rng)
 
 
+def test_faces_of_polyhedral_anions_are_their_cis_donor_triples():
+    pf6 = embed("F[P-](F)(F)(F)(F)F", 1)[0]
+    faces = face_sites(pf6)
+    assert len(faces) == 1  # the eight faces of the octahedron are equivalent
+    centre, face = faces[0]
+    assert int(pf6.numbers[centre]) == 15 and all(int(pf6.numbers[k]) == 9 for k in face)
+    bonds = pf6.positions[list(face)] - pf6.positions[centre]
+    cosines = [float(bonds[a] @ bonds[b] / np.linalg.norm(bonds[a]) / np.linalg.norm(bonds[b]))
+               for a, b in ((0, 1), (0, 2), (1, 2))]
+    assert min(cosines) > -0.5  # cis neighbours (RDKit's octahedron is rough), no trans pair
+    assert len(face_sites(embed("[O-]Cl(=O)(=O)=O", 1)[0])) == 1  # a tetrahedron's four faces
+    assert face_sites(embed("O=C1OCCO1", 1)[0]) == []  # no centre with four bonded atoms
+    assert len(face_sites(embed("O=S(=O)(F)[N-]S(=O)(=O)F", 1)[0])) >= 2  # sulfonyl O,O,N and O,O,F faces
+
+
+def test_face_dimer_puts_the_cation_on_the_face_axis_at_the_drawn_distance():
+    rng = np.random.default_rng(1)
+    li, pf6 = embed("[Li+]", 1)[0], embed("F[P-](F)(F)(F)(F)F", 1)[0]
+    ((centre, face),) = face_sites(pf6)
+    for _ in range(20):
+        d = face_dimer(li, pf6, centre, face, (1.3, 3.0), 10.0, rng)
+        solvent = d.positions[1:]
+        to_cation = d.positions[0] - solvent[centre]
+        assert np.linalg.norm(to_cation) == pytest.approx(d.provenance["distance"]) and 1.3 <= d.provenance["distance"] <= 3.0
+        axis = solvent[list(face)].mean(axis=0) - solvent[centre]
+        tilt = np.degrees(np.arccos(axis @ to_cation / np.linalg.norm(axis) / np.linalg.norm(to_cation)))
+        assert tilt <= 10.0 + 1e-6
+        # the three face atoms are the cation's closest contacts (it sits over their triangle)
+        closest = np.argsort(np.linalg.norm(solvent - d.positions[0], axis=1))[:3]
+        assert set(closest.tolist()) == set(face)
+        assert d.charge == 0 and d.fragment_charges == [1, -1] and d.provenance["face"] == list(face)
+
+
 def test_binding_site_recipe_covers_every_cation_solvent_site():
     lowest = {name: embed(smi, 1)[0] for name, smi in
               {"Li": "[Li+]", "Na": "[Na+]", "EC": "O=C1OCCO1", "water": "O", "benzene": "c1ccccc1"}.items()}
@@ -130,6 +163,13 @@ def test_binding_site_recipe_covers_every_cation_solvent_site():
         assert lo <= d.provenance["distance"] <= hi
     with pytest.raises(SamplingError, match="no range"):
         sample_binding_sites(lowest, cfg | {"distance": {"Li": [1.5, 2.5]}}, np.random.default_rng(0))
+    lowest["PF6"] = embed("F[P-](F)(F)(F)(F)F", 1)[0]
+    with_faces = cfg | {"solvents": ["PF6"], "faces": {"Li": [1.3, 3.0], "Na": [1.6, 3.4]}}
+    found = sample_binding_sites(lowest, with_faces, np.random.default_rng(0))
+    on_faces = [d for d in found if "face" in d.provenance]
+    assert len(on_faces) == 6 and len(found) == 12  # the F vertex sites and the face, 3 each per cation
+    with pytest.raises(SamplingError, match="faces has no range"):
+        sample_binding_sites(lowest, with_faces | {"faces": {"Li": [1.3, 3.0]}}, np.random.default_rng(0))
     with pytest.raises(SamplingError, match="not in the recipe"):
         sample_binding_sites(lowest, cfg | {"solvents": ["DMC"]}, np.random.default_rng(0))
 
