@@ -105,8 +105,8 @@ def face_sites(solvent: QMStructure) -> list[tuple[int, tuple[int, int, int]]]:
         if len(bonded) < 4:
             continue
         donors = [int(k) for k in bonded if int(solvent.numbers[k]) in DONORS]
-        unit = {k: (solvent.positions[k] - solvent.positions[centre]) for k in donors}
-        unit = {k: v / np.linalg.norm(v) for k, v in unit.items()}
+        bonds = {k: solvent.positions[k] - solvent.positions[centre] for k in donors}
+        unit = {k: v / np.linalg.norm(v) for k, v in bonds.items()}
         for face in combinations(donors, 3):
             if min(float(unit[a] @ unit[b]) for a, b in combinations(face, 2)) < _FACE_COS:
                 continue

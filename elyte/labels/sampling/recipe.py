@@ -115,9 +115,8 @@ def sample_binding_sites(lowest: Mapping[str, QMStructure], cfg: Mapping, rng: n
     if missing:
         raise SamplingError(f"binding-site partners {missing} are not in the recipe's species")
     faces = cfg.get("faces") or {}
-    for key, ranges in (("distance", cfg["distance"]), ("faces", faces)):
-        unranged = [c for c in cations if c not in ranges]
-        if unranged and (key == "distance" or faces):
+    for key in ("distance", "faces") if faces else ("distance",):
+        if unranged := [c for c in cations if c not in cfg[key]]:
             raise SamplingError(f"binding_sites.{key} has no range (A) for {unranged}")
     face_tilt = float(cfg.get("face_tilt_deg", cfg["tilt_deg"]))
     out = []

@@ -127,7 +127,7 @@ def test_faces_of_polyhedral_anions_are_their_cis_donor_triples():
     cosines = [float(bonds[a] @ bonds[b] / np.linalg.norm(bonds[a]) / np.linalg.norm(bonds[b]))
                for a, b in ((0, 1), (0, 2), (1, 2))]
     assert min(cosines) > -0.5  # cis neighbours (RDKit's octahedron is rough), no trans pair
-    assert len(face_sites(embed("[O-]Cl(=O)(=O)=O", 1)[0])) == 1  # a tetrahedron's four faces
+    assert len(face_sites(embed("[O-]Cl(=O)(=O)=O", 1)[0])) == 1  # a tetrahedron's four faces are equivalent too
     assert face_sites(embed("O=C1OCCO1", 1)[0]) == []  # no centre with four bonded atoms
     assert len(face_sites(embed("O=S(=O)(F)[N-]S(=O)(=O)F", 1)[0])) >= 2  # sulfonyl O,O,N and O,O,F faces
 
